@@ -1,0 +1,1 @@
+"""mxtls: is mail to a domain protected in transit?"""

@@ -1,0 +1,107 @@
+"""Run configuration: one resolver, one trust store, one clock per run.
+
+``CheckConfig`` is frozen; front ends build it once and the engine hands the
+same object to every probe and check, so a lookup for an MX, a TLSA record
+or the mta-sts host all go to the same place.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+DEFAULT_PORTS = (25, 465, 587)
+IMPLICIT_TLS_PORTS = frozenset({465})  # RFC 8314 §3.3: submissions is TLS from the first byte
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeouts:
+    """Per-step time bounds in seconds (httpx-style: one number per phase)."""
+
+    dns: float = 5.0
+    connect: float = 10.0
+    banner: float = 15.0
+    command: float = 10.0
+    handshake: float = 10.0
+    https: float = 10.0
+    endpoint_total: float = 60.0
+
+    @classmethod
+    def uniform(cls, seconds: float) -> Timeouts:
+        """All network steps bounded by ``seconds`` (``--timeout``); totals scale with it."""
+        return cls(
+            dns=seconds,
+            connect=seconds,
+            banner=seconds,
+            command=seconds,
+            handshake=seconds,
+            https=seconds,
+            endpoint_total=max(seconds * 6, seconds + 1),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Size and concurrency bounds that keep a hostile peer from exhausting us."""
+
+    max_line_bytes: int = 4096  # RFC 5321 §4.5.3.1.5 says 512 for replies; be lenient, stay bounded
+    max_reply_lines: int = 100
+    max_transcript_lines: int = 400
+    per_address_connections: int = 2
+    total_connections: int = 64
+    max_mx_hosts: int = 20
+    max_addresses_per_host: int = 16
+
+
+def default_ehlo_name() -> str:
+    """The machine's FQDN when it looks like one, else a sane fallback."""
+    try:
+        name = socket.getfqdn()
+    except OSError:  # pragma: no cover - depends on the host's resolver
+        name = ""
+    if name and "." in name and not name.endswith(".localdomain") and name != "localhost":
+        return name.rstrip(".")
+    return "mxtls.invalid"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckConfig:
+    """Everything a run needs; immutable.
+
+    Attributes:
+        nameservers: ``(host, port)`` pairs; empty means the system resolver.
+        ca_file: PEM bundle that *replaces* the default trust store (certifi).
+        ports: logical SMTP ports to test.
+        port_map: logical port -> local port actually connected (lab/testing).
+        ehlo_name: the name sent in EHLO/HELO.
+        warn_days: ``cert.expiring_soon`` threshold.
+        now: fixed clock for the run (None: the wall clock, read once).
+        check_nosni: also fetch the certificate without SNI (``cert.sni_differs``).
+    """
+
+    nameservers: tuple[tuple[str, int], ...] = ()
+    ca_file: Path | None = None
+    ports: tuple[int, ...] = DEFAULT_PORTS
+    port_map: tuple[tuple[int, int], ...] = ()
+    ehlo_name: str = field(default_factory=default_ehlo_name)
+    warn_days: int = 30
+    now: datetime | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+    check_nosni: bool = True
+    ipv4: bool = True
+    ipv6: bool = True
+
+    def connect_port(self, port: int) -> int:
+        """The local port to connect to for logical ``port`` (``--port-map``)."""
+        for logical, actual in self.port_map:
+            if logical == port:
+                return actual
+        return port
+
+    @staticmethod
+    def tls_mode(port: int) -> str:
+        """``implicit`` for 465, ``starttls`` otherwise."""
+        return "implicit" if port in IMPLICIT_TLS_PORTS else "starttls"

@@ -1,0 +1,1 @@
+"""Pydantic models: the JSON contract (observations, findings, report)."""

@@ -1,0 +1,197 @@
+"""Observations: facts recorded by probes, never verdicts.
+
+Everything a probe saw goes here (what was sent, what came back, timings, raw
+certificate bytes).  Whether a fact is a problem is decided in ``checks/``.
+All models are frozen and reject unknown fields; they are serialised as the
+per-host / per-endpoint detail of the JSON report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- DNS
+
+DnsStatus = Literal["NOERROR", "NXDOMAIN", "NODATA", "SERVFAIL", "REFUSED", "TIMEOUT", "ERROR"]
+
+
+class DnsAnswer(_Model):
+    """One DNS lookup as the run's resolver answered it.
+
+    ``status`` folds rcode and transport failures: NODATA is NOERROR with an
+    empty answer; TIMEOUT and ERROR mean no usable response arrived.
+    ``records`` are the answer RRset in presentation form (for MX:
+    ``"10 mx1.example."``); ``cname_chain`` lists the CNAME targets followed.
+    """
+
+    qname: str
+    rdtype: str
+    status: DnsStatus
+    records: list[str] = Field(default_factory=list)
+    cname_chain: list[str] = Field(default_factory=list)
+    ad: bool = False
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """True for SERVFAIL/REFUSED/TIMEOUT/ERROR (not for NXDOMAIN/NODATA)."""
+        return self.status in ("SERVFAIL", "REFUSED", "TIMEOUT", "ERROR")
+
+
+class MxHost(_Model):
+    """One mail host of the domain, with its address lookups.
+
+    ``name`` is the A-label host name without the trailing dot.  ``implicit``
+    is True when the domain has no MX and its own A/AAAA are used (RFC 5321
+    §5.1).  ``ip_literal`` is True when the MX target is an IP address.
+    """
+
+    name: str
+    preference: int
+    implicit: bool = False
+    ip_literal: bool = False
+    cname_target: str | None = None
+    a: DnsAnswer | None = None
+    aaaa: DnsAnswer | None = None
+    addresses: list[str] = Field(default_factory=list)
+
+
+class Discovery(_Model):
+    """What DNS said about where mail for the domain goes."""
+
+    domain: str
+    mx: DnsAnswer
+    null_mx: bool = False
+    hosts: list[MxHost] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------- SMTP
+
+
+class SmtpReply(_Model):
+    """A complete (possibly multi-line) SMTP reply: code and the text of each line."""
+
+    code: int
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        """All lines joined by spaces."""
+        return " ".join(self.lines)
+
+
+class EhloInfo(_Model):
+    """The answer to EHLO (or HELO after an EHLO refusal).
+
+    ``capabilities`` maps upper-cased keywords to their parameters
+    (``{"AUTH": ["PLAIN", "LOGIN"], "SIZE": ["35882577"], "STARTTLS": []}``).
+    """
+
+    command: Literal["EHLO", "HELO"]
+    reply: SmtpReply
+    capabilities: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class TranscriptLine(_Model):
+    """One line of the SMTP dialogue: ``C`` (client) or ``S`` (server), ``T`` for TLS events."""
+
+    dir: Literal["C", "S", "T"]
+    text: str
+    t_ms: float
+
+
+ConnectFailureKind = Literal["refused", "timeout", "unreachable", "reset", "other"]
+
+
+class ConnectFailure(_Model):
+    """The TCP connection could not be established."""
+
+    kind: ConnectFailureKind
+    detail: str
+
+
+# -------------------------------------------------------------------------- TLS
+
+
+class CertificateInfo(_Model):
+    """Facts parsed from one certificate as the server sent it (``der`` is kept)."""
+
+    der: bytes
+    subject: str
+    issuer: str
+    common_name: str | None = None
+    sans: list[str] = Field(default_factory=list)
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    key_type: str
+    key_bits: int
+    signature_algorithm: str
+    sha256_fingerprint: str
+    spki_sha256: str
+    is_ca: bool = False
+    self_issued: bool = False
+
+
+class TlsHandshake(_Model):
+    """A completed TLS handshake: what was negotiated and the chain as sent.
+
+    ``sni`` is the name sent in the ClientHello (None when SNI was withheld).
+    ``chain`` is the server's certificate list in the order it was sent,
+    leaf first.
+    """
+
+    sni: str | None
+    version: str
+    cipher: str
+    cipher_bits: int | None = None
+    group: str | None = None
+    alpn: str | None = None
+    chain: list[CertificateInfo] = Field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+
+TlsMode = Literal["starttls", "implicit"]
+
+
+class EndpointObservation(_Model):
+    """Everything seen on one (host, ip, port).
+
+    The dialogue stops at the first step that failed; the fields after it
+    stay None.  ``stopped_at`` names that step and ``stop_reason`` says why
+    (``timeout``, ``closed``, ``protocol``, ``rejected``, ``tls``).
+    ``throttled`` is True when the server's behaviour looked like rate
+    limiting (421, "too many connections", close right after connect).
+    """
+
+    host: str
+    ip: str
+    port: int
+    connect_port: int
+    tls_mode: TlsMode
+    connect_failure: ConnectFailure | None = None
+    banner: SmtpReply | None = None
+    ehlo: EhloInfo | None = None
+    ehlo_rejected: SmtpReply | None = None
+    starttls_offered: bool | None = None
+    starttls_reply: SmtpReply | None = None
+    handshake: TlsHandshake | None = None
+    handshake_error: str | None = None
+    ehlo_tls: EhloInfo | None = None
+    handshake_nosni: TlsHandshake | None = None
+    stopped_at: str | None = None
+    stop_reason: str | None = None
+    stop_detail: str | None = None
+    throttled: bool = False
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    transcript: list[TranscriptLine] = Field(default_factory=list)
+    internal_error: str | None = None
