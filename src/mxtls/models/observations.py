@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Certificates travel as DER bytes; JSON carries them as base64.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
 
 # --------------------------------------------------------------------------- DNS
@@ -63,6 +66,8 @@ class MxHost(_Model):
     a: DnsAnswer | None = None
     aaaa: DnsAnswer | None = None
     addresses: list[str] = Field(default_factory=list)
+    caa: DnsAnswer | None = None
+    caa_domain: str | None = None
 
 
 class Discovery(_Model):
@@ -184,6 +189,7 @@ class EndpointObservation(_Model):
     ehlo_rejected: SmtpReply | None = None
     starttls_offered: bool | None = None
     starttls_reply: SmtpReply | None = None
+    starttls_leftover: str | None = None
     handshake: TlsHandshake | None = None
     handshake_error: str | None = None
     ehlo_tls: EhloInfo | None = None
