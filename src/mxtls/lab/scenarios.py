@@ -1,0 +1,425 @@
+"""The lab's domains as data: one row per scenario, under the reserved TLD ``.lab``.
+
+A :class:`Scenario` says what the lab serves for a domain (MX hosts, which
+SMTP behaviour listens on which logical port, how each certificate is
+issued, extra DNS records, DNS faults) and which finding codes a correct
+checker reports for it.  :class:`mxtls.lab.world.Lab` turns the table into
+zones, certificates and listeners; nothing here does I/O.
+
+Adding a scenario is adding a row to :data:`SCENARIOS`.  Codes are matched
+as sets: ``expected`` must all appear, ``tolerated`` may appear (a checker
+may legitimately report a second symptom of the same fault), and
+:data:`BACKGROUND_CODES` may appear anywhere because the lab does not yet
+publish MTA-STS or sign its zones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from mxtls.lab.ca import KeyKind
+from mxtls.lab.dns_server import DnsFault
+from mxtls.lab.smtp_server import SmtpMode
+
+LOGICAL_PORTS = (25, 465, 587)  # every lab host listens on these unless its row says otherwise
+BACKGROUND_CODES = frozenset({"mta_sts.missing", "dnssec.unsigned"})
+
+Ports = Mapping[int, SmtpMode]
+
+
+def ports(
+    mode: SmtpMode = SmtpMode.GOOD, *, submissions: SmtpMode = SmtpMode.IMPLICIT_TLS
+) -> Ports:
+    """``mode`` on 25 and 587, ``submissions`` on 465 (implicit TLS by default)."""
+    return MappingProxyType({25: mode, 465: submissions, 587: mode})
+
+
+GOOD_PORTS = ports()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertSpec:
+    """How a host's certificate is issued (see :meth:`mxtls.lab.ca.LabCA.issue`).
+
+    Attributes:
+        names: DNS SANs; None means the host's own name.
+        issuer: ``lab`` (trusted via ``Lab.ca_file``) or ``rogue`` (a second
+            CA whose root is in no trust store).
+        unrelated_extra: send leaf, an unrelated certificate, then the
+            intermediate (out of order, with a stranger in the chain).
+        per_address: each address of the host gets its own key and certificate.
+    """
+
+    names: tuple[str, ...] | None = None
+    key: KeyKind = "ec256"
+    days_valid: tuple[int, int] = (-30, 90)
+    hash_alg: Literal["sha256", "sha1"] = "sha256"
+    self_signed: bool = False
+    send_intermediate: bool = True
+    issuer: Literal["lab", "rogue"] = "lab"
+    unrelated_extra: bool = False
+    per_address: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostSpec:
+    """One MX host.
+
+    Attributes:
+        name: the host name (inside the scenario's domain).
+        ports: logical port -> behaviour; a port left out stays closed.
+        cert: certificate for every TLS listener of the host.
+        nosni_cert: certificate for clients that send no SNI (None: ``cert``).
+        addresses: how many IPv4 loopback addresses (``127.77.<n>.<m>``).
+        ipv6: also listen on ``::1`` and publish an AAAA (at most one host).
+        in_dns: publish A/AAAA records for ``name``.
+    """
+
+    name: str
+    ports: Ports = field(default_factory=lambda: GOOD_PORTS)
+    cert: CertSpec = CertSpec()
+    nosni_cert: CertSpec | None = None
+    addresses: int = 1
+    ipv6: bool = False
+    in_dns: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """One lab domain and the findings a correct checker reports for it.
+
+    Attributes:
+        domain: the mail domain, ``<name>.lab``.
+        description: one line for ``mxtls demo --list``.
+        expected: codes that must be reported.
+        tolerated: codes that may also be reported.
+        hosts: the MX hosts (preference 10, 20, … in this order).
+        mx: MX rdata overriding the generated ones (``()``: no MX at all);
+            ``{ip:HOST}`` is replaced by the host's first address.
+        records: extra zone lines, absolute names (``{ip:HOST}`` works too).
+        faults: names that fail instead of answering.
+        caa, tls_rpt: publish a CAA record and a valid TLS-RPT record.
+        demo: shown by ``mxtls demo`` without arguments.
+        slow: the checker must wait for one of its timeouts (tarpit, silent DNS).
+    """
+
+    domain: str
+    description: str
+    expected: frozenset[str]
+    tolerated: frozenset[str] = frozenset()
+    hosts: tuple[HostSpec, ...] = ()
+    mx: tuple[str, ...] | None = None
+    records: tuple[str, ...] = ()
+    faults: Mapping[str, DnsFault] = field(default_factory=dict)
+    caa: bool = True
+    tls_rpt: bool = True
+    demo: bool = False
+    slow: bool = False
+
+    @property
+    def name(self) -> str:
+        """The label before ``.lab``: ``good`` for ``good.lab``."""
+        return self.domain.removesuffix(".lab")
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every code a correct checker may report for this domain."""
+        return self.expected | self.tolerated | BACKGROUND_CODES
+
+
+def _one(
+    domain: str,
+    *,
+    ports: Ports = GOOD_PORTS,
+    cert: CertSpec = CertSpec(),  # noqa: B008 - frozen, shared on purpose
+    nosni_cert: CertSpec | None = None,
+    addresses: int = 1,
+    in_dns: bool = True,
+) -> tuple[HostSpec, ...]:
+    """A scenario's single MX host, ``mx.<domain>``."""
+    host = HostSpec(
+        name=f"mx.{domain}",
+        ports=ports,
+        cert=cert,
+        nosni_cert=nosni_cert,
+        addresses=addresses,
+        in_dns=in_dns,
+    )
+    return (host,)
+
+
+def _codes(*codes: str) -> frozenset[str]:
+    return frozenset(codes)
+
+
+_UNENCRYPTED = "delivery.unencrypted_path"
+
+SCENARIOS: tuple[Scenario, ...] = (
+    # -- healthy -------------------------------------------------------------
+    Scenario(
+        domain="good.lab",
+        description="two MX hosts, STARTTLS on 25/587 and TLS on 465, valid ECDSA chain",
+        expected=_codes(),
+        hosts=(HostSpec(name="mx1.good.lab", ipv6=True), HostSpec(name="mx2.good.lab")),
+        demo=True,
+    ),
+    Scenario(
+        domain="three.lab",
+        description="three healthy MX hosts on three ports each (benchmark)",
+        expected=_codes(),
+        hosts=tuple(HostSpec(name=f"mx{i}.three.lab") for i in (1, 2, 3)),
+    ),
+    Scenario(
+        domain="dribble.lab",
+        description="healthy, but banner and EHLO arrive multi-line, a few bytes at a time",
+        expected=_codes(),
+        hosts=_one("dribble.lab", ports=ports(SmtpMode.MULTILINE_SPLIT)),
+    ),
+    # -- certificates ----------------------------------------------------------
+    Scenario(
+        domain="expired.lab",
+        description="certificate expired yesterday",
+        expected=_codes("cert.expired"),
+        hosts=_one("expired.lab", cert=CertSpec(days_valid=(-100, -1))),
+        demo=True,
+    ),
+    Scenario(
+        domain="notyet.lab",
+        description="certificate not valid for another five days",
+        expected=_codes("cert.not_yet_valid"),
+        hosts=_one("notyet.lab", cert=CertSpec(days_valid=(5, 90))),
+    ),
+    Scenario(
+        domain="expiring.lab",
+        description="certificate expires in ten days",
+        expected=_codes("cert.expiring_soon"),
+        hosts=_one("expiring.lab", cert=CertSpec(days_valid=(-80, 10))),
+    ),
+    Scenario(
+        domain="wrongname.lab",
+        description="certificate names another host",
+        expected=_codes("cert.hostname_mismatch"),
+        hosts=_one("wrongname.lab", cert=CertSpec(names=("mail.example-hosting.lab",))),
+        demo=True,
+    ),
+    Scenario(
+        domain="selfsigned.lab",
+        description="self-signed certificate",
+        expected=_codes("cert.self_signed"),
+        tolerated=_codes("cert.untrusted"),
+        hosts=_one("selfsigned.lab", cert=CertSpec(self_signed=True)),
+    ),
+    Scenario(
+        domain="nochain.lab",
+        description="intermediate certificate not sent",
+        expected=_codes("cert.chain_incomplete"),
+        tolerated=_codes("cert.untrusted"),
+        hosts=_one("nochain.lab", cert=CertSpec(send_intermediate=False)),
+        demo=True,
+    ),
+    Scenario(
+        domain="untrusted.lab",
+        description="issued by a CA that no trust store knows",
+        expected=_codes("cert.untrusted"),
+        hosts=_one("untrusted.lab", cert=CertSpec(issuer="rogue")),
+    ),
+    Scenario(
+        domain="weakkey.lab",
+        description="RSA-1024 certificate key",
+        expected=_codes("cert.key_weak"),
+        hosts=_one("weakkey.lab", cert=CertSpec(key="rsa1024")),
+    ),
+    Scenario(
+        domain="sha1.lab",
+        description="certificate signed with SHA-1",
+        expected=_codes("cert.signature_weak"),
+        tolerated=_codes("cert.untrusted"),
+        hosts=_one("sha1.lab", cert=CertSpec(hash_alg="sha1")),
+    ),
+    Scenario(
+        domain="badorder.lab",
+        description="chain sent as leaf, an unrelated certificate, then the intermediate",
+        expected=_codes("cert.chain_order"),
+        hosts=_one("badorder.lab", cert=CertSpec(unrelated_extra=True)),
+    ),
+    Scenario(
+        domain="snidiffers.lab",
+        description="clients without SNI get another (valid) certificate",
+        expected=_codes("cert.sni_differs"),
+        hosts=_one(
+            "snidiffers.lab",
+            ports=ports(SmtpMode.SNI_CERT),
+            nosni_cert=CertSpec(names=("default.snidiffers.lab",)),
+        ),
+    ),
+    Scenario(
+        domain="mixedcerts.lab",
+        description="two addresses of one MX host present different certificates",
+        expected=_codes("cert.mismatch_across_ips"),
+        hosts=_one("mixedcerts.lab", addresses=2, cert=CertSpec(per_address=True)),
+    ),
+    Scenario(
+        domain="nocaa.lab",
+        description="healthy, but the domain publishes no CAA record",
+        expected=_codes("cert.caa_missing"),
+        hosts=_one("nocaa.lab"),
+        caa=False,
+    ),
+    # -- SMTP dialogue -------------------------------------------------------
+    Scenario(
+        domain="nostarttls.lab",
+        description="STARTTLS not offered on 25 and 587",
+        expected=_codes("starttls.not_offered", _UNENCRYPTED),
+        hosts=_one("nostarttls.lab", ports=ports(SmtpMode.NO_STARTTLS)),
+        demo=True,
+    ),
+    Scenario(
+        domain="starttls454.lab",
+        description="STARTTLS offered but answered 454",
+        expected=_codes("starttls.rejected", _UNENCRYPTED),
+        hosts=_one("starttls454.lab", ports=ports(SmtpMode.STARTTLS_454)),
+    ),
+    Scenario(
+        domain="handshakefail.lab",
+        description="STARTTLS accepted, then the handshake is answered with a fatal alert",
+        expected=_codes("starttls.handshake_failed"),
+        tolerated=_codes(_UNENCRYPTED),
+        hosts=_one("handshakefail.lab", ports=ports(SmtpMode.HANDSHAKE_FAIL)),
+    ),
+    Scenario(
+        domain="plain465.lab",
+        description="plaintext SMTP on port 465 instead of implicit TLS",
+        expected=_codes("tls.implicit_failed"),
+        hosts=_one("plain465.lab", ports=ports(submissions=SmtpMode.NO_STARTTLS)),
+    ),
+    Scenario(
+        domain="tarpit.lab",
+        description="accepts connections on 25 and 587 but never sends a banner",
+        expected=_codes("smtp.banner_timeout"),
+        hosts=_one("tarpit.lab", ports=ports(SmtpMode.TARPIT)),
+        slow=True,
+    ),
+    Scenario(
+        domain="banner554.lab",
+        description="banner 554: no SMTP service",
+        expected=_codes("smtp.banner_rejected"),
+        hosts=_one("banner554.lab", ports=ports(SmtpMode.BANNER_554)),
+    ),
+    Scenario(
+        domain="ratelimited.lab",
+        description="banner 421: too many connections",
+        expected=_codes("smtp.rate_limited"),
+        tolerated=_codes("smtp.banner_rejected"),
+        hosts=_one("ratelimited.lab", ports=ports(SmtpMode.BANNER_421)),
+        demo=True,
+    ),
+    Scenario(
+        domain="closed.lab",
+        description="answers EHLO, then closes the connection",
+        expected=_codes("smtp.rate_limited"),
+        tolerated=_codes("starttls.handshake_failed", "starttls.rejected"),
+        hosts=_one("closed.lab", ports=ports(SmtpMode.CLOSE_AFTER_EHLO)),
+    ),
+    Scenario(
+        domain="helo.lab",
+        description="EHLO rejected, HELO accepted: no ESMTP, so no STARTTLS",
+        expected=_codes("smtp.ehlo_rejected", _UNENCRYPTED),
+        tolerated=_codes("starttls.not_offered"),
+        hosts=_one("helo.lab", ports=ports(SmtpMode.EHLO_REJECTED)),
+    ),
+    Scenario(
+        domain="authclear.lab",
+        description="port 587 advertises AUTH PLAIN LOGIN before STARTTLS",
+        expected=_codes("smtp.auth_before_tls"),
+        hosts=_one(
+            "authclear.lab",
+            ports=MappingProxyType(
+                {25: SmtpMode.GOOD, 465: SmtpMode.IMPLICIT_TLS, 587: SmtpMode.AUTH_BEFORE_TLS}
+            ),
+        ),
+    ),
+    Scenario(
+        domain="refused.lab",
+        description="MX address where nothing listens (connection refused)",
+        expected=_codes("smtp.connect_failed"),
+        hosts=_one("refused.lab", ports=MappingProxyType({})),
+    ),
+    Scenario(
+        domain="flaky.lab",
+        description="STARTTLS advertised on every other connection (two addresses)",
+        expected=_codes("starttls.inconsistent"),
+        tolerated=_codes("starttls.not_offered", _UNENCRYPTED),
+        hosts=_one("flaky.lab", addresses=2, ports=ports(SmtpMode.STARTTLS_FLAKY)),
+    ),
+    # -- DNS and MX discovery --------------------------------------------------
+    Scenario(
+        domain="nullmx.lab",
+        description="null MX (RFC 7505): the domain accepts no mail",
+        expected=_codes("mx.null"),
+        mx=("0 .",),
+    ),
+    Scenario(
+        domain="nomx.lab",
+        description="no MX record: the domain's own address is the implicit MX",
+        expected=_codes("mx.none"),
+        hosts=(HostSpec(name="nomx.lab"),),
+        mx=(),
+    ),
+    Scenario(
+        domain="cname.lab",
+        description="the MX target is a CNAME",
+        expected=_codes("mx.cname"),
+        hosts=(
+            HostSpec(
+                name="real.cname.lab", cert=CertSpec(names=("mx.cname.lab", "real.cname.lab"))
+            ),
+        ),
+        mx=("10 mx.cname.lab.",),
+        records=("mx.cname.lab. CNAME real.cname.lab.",),
+    ),
+    Scenario(
+        domain="iplit.lab",
+        description="the MX target is an IP address written as a name",
+        expected=_codes("mx.ip_literal"),
+        tolerated=_codes("dns.error", "mx.unresolvable", "cert.hostname_mismatch"),
+        hosts=_one("iplit.lab", in_dns=False),
+        mx=("10 {ip:mx.iplit.lab}.",),
+    ),
+    Scenario(
+        domain="unresolvable.lab",
+        description="MX hosts without addresses (one NXDOMAIN, one without A/AAAA)",
+        expected=_codes("mx.unresolvable"),
+        mx=("10 gone.unresolvable.lab.", "20 empty.unresolvable.lab."),
+        records=('empty.unresolvable.lab. TXT "no address here"',),
+    ),
+    Scenario(
+        domain="servfail.lab",
+        description="the MX query answers SERVFAIL",
+        expected=_codes("dns.error"),
+        hosts=_one("servfail.lab"),
+        faults={"servfail.lab": DnsFault.SERVFAIL},
+    ),
+    Scenario(
+        domain="dnsrefused.lab",
+        description="the MX query answers REFUSED",
+        expected=_codes("dns.error"),
+        hosts=_one("dnsrefused.lab"),
+        faults={"dnsrefused.lab": DnsFault.REFUSED},
+    ),
+    Scenario(
+        domain="dnstimeout.lab",
+        description="the MX query is never answered",
+        expected=_codes("dns.error"),
+        hosts=_one("dnstimeout.lab"),
+        faults={"dnstimeout.lab": DnsFault.TIMEOUT},
+        slow=True,
+    ),
+)
+
+
+def scenario_table() -> dict[str, Scenario]:
+    """The scenarios by domain (a fresh dict)."""
+    return {sc.domain: sc for sc in SCENARIOS}

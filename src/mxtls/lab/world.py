@@ -1,0 +1,461 @@
+"""The lab world: DNS, SMTP listeners and certificates for every scenario, on loopback.
+
+Theory of operation: :class:`Lab` reads the scenario table, gives each MX
+host its own loopback address ``127.77.<scenario>.<m>`` (Linux routes all
+of 127/8 to ``lo``; one host may also get ``::1``), issues its certificates
+from a throwaway :class:`~mxtls.lab.ca.LabCA`, and starts one SMTP listener
+per (address, logical port).  All hosts share the same three local ports,
+picked at start: the first listener of a logical port binds port 0 and the
+others reuse its number; if any bind fails, everything is closed and a new
+set is tried.  A checker reaches every host with
+``--port-map 25:P25 --port-map 465:P465 --port-map 587:P587``.  The DNS
+server answers for ``lab.`` and one zone per scenario.
+
+Use it as ``async with Lab() as lab:`` inside a running loop, or
+``with Lab() as lab:`` (a background thread with its own loop) from
+synchronous code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import re
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import dns.name
+import dns.zone
+
+from mxtls.config import CheckConfig
+from mxtls.lab.ca import Issued, LabCA
+from mxtls.lab.dns_server import DnsFault, DnsServer
+from mxtls.lab.scenarios import LOGICAL_PORTS, SCENARIOS, CertSpec, HostSpec, Scenario
+from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpServer
+
+ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
+DNS_HOST = "127.0.0.1"
+PORT_ATTEMPTS = 10  # tries to find three port numbers free on every lab address
+START_TIMEOUT_S = 30.0  # sync start() gives up after this
+STOP_TIMEOUT_S = 10.0
+ZONE_TTL_S = 300
+_IP_PLACEHOLDER = re.compile(r"\{ip:([^}]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class LabHost:
+    """An MX host as started: its addresses and the certificate on each."""
+
+    name: str
+    domain: str
+    spec: HostSpec
+    addresses: tuple[str, ...]
+    certs: tuple[Issued, ...]  # one per address (the same object unless per_address)
+    nosni_cert: Issued | None
+
+
+class Lab:
+    """A real local mail world for the scenarios (all of :data:`SCENARIOS` by default).
+
+    Args:
+        scenarios: the rows to serve (a subset starts faster).
+        now: the CA's clock; certificates' validity is relative to it.
+        ipv6: give the host that asks for it an AAAA ``::1`` (if ``::1`` works here).
+        lifetime: bound on any SMTP connection, seconds.
+    """
+
+    def __init__(
+        self,
+        scenarios: Sequence[Scenario] | None = None,
+        *,
+        now: dt.datetime | None = None,
+        ipv6: bool = True,
+        lifetime: float = CONNECTION_LIFETIME_S,
+    ) -> None:
+        rows = tuple(SCENARIOS if scenarios is None else scenarios)
+        self._scenarios = {sc.domain: sc for sc in rows}
+        if len(self._scenarios) != len(rows):
+            raise ValueError("lab scenarios must have distinct domains")
+        self._index = {sc.domain: i for i, sc in enumerate(SCENARIOS, 1)}
+        self.now = now if now is not None else dt.datetime.now(dt.UTC)
+        self.ca = LabCA(now=self.now)
+        self.rogue_ca = LabCA(name="mxtls rogue root", now=self.now, slot=1)
+        self.want_ipv6 = ipv6
+        self.lifetime = lifetime
+        self.notes: list[str] = []  # what the lab had to leave out on this machine
+        self.hosts: dict[str, LabHost] = {}
+        self._port_map: dict[int, int] = {}
+        self._workdir: Path | None = None
+        self._dns: DnsServer | None = None
+        self._smtp: SmtpServer | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- what a checker needs ----------------------------------------------
+
+    @property
+    def nameserver(self) -> tuple[str, int]:
+        """``(ip, port)`` of the lab's DNS server (UDP and TCP)."""
+        return self.dns_server.address
+
+    @property
+    def port_map(self) -> dict[int, int]:
+        """Logical port (25, 465, 587) -> the local port every lab host listens on."""
+        self._require_started()
+        return dict(self._port_map)
+
+    @property
+    def ca_file(self) -> Path:
+        """PEM file with the lab root: the whole trust store for ``--ca-file``."""
+        return self._require_started() / "lab-root.pem"
+
+    @property
+    def domains(self) -> list[str]:
+        """The lab's domains, in table order."""
+        return list(self._scenarios)
+
+    def scenario(self, domain: str) -> Scenario:
+        """The scenario served for ``domain`` (name, description, expected codes).
+
+        Raises:
+            KeyError: not a domain of this lab.
+        """
+        try:
+            return self._scenarios[domain.rstrip(".").lower()]
+        except KeyError:
+            raise KeyError(f"not a lab domain: {domain}") from None
+
+    def address(self, host: str) -> str:
+        """The first IPv4 address of the lab host ``host``.
+
+        Raises:
+            KeyError: not a host of this lab.
+        """
+        return self.addresses(host)[0]
+
+    def addresses(self, host: str) -> tuple[str, ...]:
+        """All addresses (IPv4 first, then ``::1`` if any) of ``host``."""
+        try:
+            return self.hosts[host.rstrip(".").lower()].addresses
+        except KeyError:
+            raise KeyError(f"not a lab host: {host}") from None
+
+    def check_config(self, **overrides: Any) -> CheckConfig:
+        """A :class:`CheckConfig` aimed at the lab (resolver, trust store, port map)."""
+        fields: dict[str, Any] = {
+            "nameservers": (self.nameserver,),
+            "ca_file": self.ca_file,
+            "port_map": tuple(sorted(self.port_map.items())),
+        }
+        fields.update(overrides)
+        return CheckConfig(**fields)
+
+    def cli_args(self) -> list[str]:
+        """``mxtls check`` options that aim it at the lab."""
+        ip, port = self.nameserver
+        args = ["--nameserver", f"{ip}:{port}", "--ca-file", str(self.ca_file)]
+        for logical, local in sorted(self.port_map.items()):
+            args += ["--port-map", f"{logical}:{local}"]
+        return args
+
+    @property
+    def dns_server(self) -> DnsServer:
+        """The running DNS server (its zones can be replaced, e.g. once signed)."""
+        if self._dns is None:
+            raise RuntimeError("the lab is not started")
+        return self._dns
+
+    @property
+    def smtp_server(self) -> SmtpServer:
+        """The SMTP listeners."""
+        if self._smtp is None:
+            raise RuntimeError("the lab is not started")
+        return self._smtp
+
+    def _require_started(self) -> Path:
+        if self._workdir is None:
+            raise RuntimeError("the lab is not started")
+        return self._workdir
+
+    # -- async lifecycle ---------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def astart(self) -> None:
+        """Issue certificates, bind every listener and the DNS server.
+
+        Raises:
+            OSError: no set of ports could be bound on every lab address.
+        """
+        if self._workdir is not None:
+            raise RuntimeError("the lab is already started")
+        self._workdir = Path(tempfile.mkdtemp(prefix="mxtls-lab-"))
+        self.hosts, self.notes = {}, []
+        try:
+            self.ca.write_root(self._workdir / "lab-root.pem")
+            self.rogue_ca.write_root(self._workdir / "rogue-root.pem")
+            self._plan_hosts()
+            self._smtp = SmtpServer(self._workdir, lifetime=self.lifetime)
+            await self._bind_smtp()
+            self._dns = DnsServer(self._zones(), faults=self._faults())
+            await self._dns.start(DNS_HOST, 0)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        """Stop every server and remove the lab's temporary files."""
+        if self._dns is not None:
+            await self._dns.stop()
+            self._dns = None
+        if self._smtp is not None:
+            await self._smtp.close()
+            self._smtp = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    # -- sync lifecycle (a loop in a background thread) --------------------
+
+    def start(self) -> Self:
+        """Start the lab in a background thread (for synchronous callers).
+
+        Raises:
+            RuntimeError: the lab is already running.
+            OSError: no set of ports could be bound on every lab address.
+        """
+        if self._loop is not None or self._workdir is not None:
+            raise RuntimeError("the lab is already started")
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="mxtls-lab", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        try:
+            asyncio.run_coroutine_threadsafe(self.astart(), loop).result(START_TIMEOUT_S)
+        except BaseException:
+            self._stop_thread()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop a lab started with :meth:`start`."""
+        if self._loop is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self.aclose(), self._loop).result(STOP_TIMEOUT_S)
+        finally:
+            self._stop_thread()
+
+    def _stop_thread(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(STOP_TIMEOUT_S)
+        if not thread.is_alive():
+            loop.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- building the world ------------------------------------------------
+
+    def _plan_hosts(self) -> None:
+        """Addresses and certificates for every host of every scenario."""
+        v6 = self.want_ipv6 and _ipv6_loopback_works()
+        v6_taken: str | None = None
+        spare = 200  # rows not in SCENARIOS get third octets from here
+        for sc in self._scenarios.values():
+            n = self._index.get(sc.domain, 0)
+            if not n:
+                n, spare = spare, spare + 1
+            m = 0
+            for spec in sc.hosts:
+                name = spec.name.rstrip(".").lower()
+                if name in self.hosts:
+                    raise ValueError(f"lab host {name} appears twice")
+                addrs = []
+                for _ in range(spec.addresses):
+                    m += 1
+                    addrs.append(f"{ADDRESS_PREFIX}.{n}.{m}")
+                if spec.ipv6 and not v6:
+                    self.notes.append(f"::1 is not usable here: {name} gets no AAAA")
+                elif spec.ipv6:
+                    if v6_taken is not None:
+                        raise ValueError(f"::1 is already {v6_taken}; {name} cannot have it")
+                    v6_taken = name
+                    addrs.append("::1")
+                certs = self._issue_all(spec, name, len(addrs))
+                nosni = self._issue(spec.nosni_cert, name, 0) if spec.nosni_cert else None
+                self.hosts[name] = LabHost(
+                    name=name,
+                    domain=sc.domain,
+                    spec=spec,
+                    addresses=tuple(addrs),
+                    certs=certs,
+                    nosni_cert=nosni,
+                )
+
+    def _issue_all(self, spec: HostSpec, name: str, count: int) -> tuple[Issued, ...]:
+        if not spec.cert.per_address:
+            return (self._issue(spec.cert, name, 0),) * count
+        return tuple(self._issue(spec.cert, name, i) for i in range(count))
+
+    def _issue(self, cert: CertSpec, host: str, slot: int) -> Issued:
+        ca = self.rogue_ca if cert.issuer == "rogue" else self.ca
+        issued = ca.issue(
+            list(cert.names) if cert.names is not None else [host],
+            key=cert.key,
+            key_slot=slot,
+            days_valid=cert.days_valid,
+            hash_alg=cert.hash_alg,
+            self_signed=cert.self_signed,
+            send_intermediate=cert.send_intermediate,
+        )
+        if cert.unrelated_extra:
+            stranger = self.rogue_ca.root
+            chain = (issued.cert, stranger, *issued.chain[1:])
+            issued = dataclasses.replace(issued, chain=chain)
+        return issued
+
+    def _listeners(self) -> list[tuple[str, int, SmtpBehaviour, str]]:
+        """(address, logical port, behaviour, group) for every listener, in order."""
+        out = []
+        for host in self.hosts.values():
+            for i, addr in enumerate(host.addresses):
+                for logical, mode in sorted(host.spec.ports.items()):
+                    behaviour = SmtpBehaviour(
+                        mode=mode,
+                        hostname=host.name,
+                        cert=host.certs[i],
+                        nosni_cert=host.nosni_cert,
+                    )
+                    out.append((addr, logical, behaviour, f"{host.name}:{logical}"))
+        return out
+
+    async def _bind_smtp(self) -> None:
+        smtp = self.smtp_server
+        listeners = self._listeners()
+        last_error: OSError | None = None
+        for _ in range(PORT_ATTEMPTS):
+            chosen: dict[int, int] = {}
+            try:
+                for addr, logical, behaviour, group in listeners:
+                    listener = await smtp.listen(
+                        addr, chosen.get(logical, 0), behaviour, group=group
+                    )
+                    chosen.setdefault(logical, listener.port)
+            except OSError as exc:
+                last_error = exc
+                await smtp.close()
+                continue
+            for logical in LOGICAL_PORTS:
+                if logical not in chosen:  # no host listens there: any closed port will do
+                    chosen[logical] = _free_port()
+            self._port_map = chosen
+            return
+        raise OSError("no set of SMTP ports is free on every lab address") from last_error
+
+    def _zones(self) -> list[dns.zone.Zone]:
+        zones = [dns.zone.from_text(_parent_zone_text(self._scenarios), "lab.", relativize=False)]
+        for sc in self._scenarios.values():
+            text = _scenario_zone_text(sc, self.hosts)
+            text = _IP_PLACEHOLDER.sub(lambda m: self.address(m.group(1)), text)
+            zones.append(dns.zone.from_text(text, sc.domain + ".", relativize=False))
+        return zones
+
+    def _faults(self) -> dict[dns.name.Name, DnsFault]:
+        return {
+            dns.name.from_text(name): fault
+            for sc in self._scenarios.values()
+            for name, fault in sc.faults.items()
+        }
+
+
+def _soa_ns() -> list[str]:
+    return [
+        f"$TTL {ZONE_TTL_S}",
+        "@ SOA ns.lab. hostmaster.lab. 1 3600 600 86400 300",
+        "@ NS ns.lab.",
+    ]
+
+
+# A TXT record too big for a UDP answer (exercises TC and the retry over TCP).
+_BIG_TXT = " ".join(f'"{i:02d}{"x" * 200}"' for i in range(10))
+# A syntactically valid DANE-EE record, so TLSA answers can be tested before DANE scenarios exist.
+_SAMPLE_TLSA = "3 1 1 " + "ab" * 32
+
+
+def _parent_zone_text(scenarios: dict[str, Scenario]) -> str:
+    lines = _soa_ns()
+    lines += [f"ns.lab. A {DNS_HOST}", f"big.lab. TXT {_BIG_TXT}"]
+    lines += [f"_25._tcp.tlsa.lab. TLSA {_SAMPLE_TLSA}"]
+    lines += [f"{domain}. NS ns.lab." for domain in scenarios]
+    return "\n".join(lines) + "\n"
+
+
+def _scenario_zone_text(sc: Scenario, hosts: dict[str, LabHost]) -> str:
+    domain = sc.domain
+    lines = _soa_ns()
+    if sc.caa:
+        lines.append('@ CAA 0 issue "mxtls.lab"')
+    if sc.tls_rpt:
+        lines.append(f'_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"')
+    own = [h for h in hosts.values() if h.domain == domain]
+    if sc.mx is None:
+        lines += [f"@ MX {10 * (i + 1)} {h.name}." for i, h in enumerate(own)]
+    else:
+        lines += [f"@ MX {rdata}" for rdata in sc.mx]
+    for h in own:
+        if not h.spec.in_dns:
+            continue
+        if h.name != domain and not h.name.endswith("." + domain):
+            raise ValueError(f"lab host {h.name} is outside its domain {domain}")
+        for addr in h.addresses:
+            lines.append(f"{h.name}. {'AAAA' if ':' in addr else 'A'} {addr}")
+    lines += list(sc.records)
+    return "\n".join(lines) + "\n"
+
+
+def _ipv6_loopback_works() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind((f"{ADDRESS_PREFIX}.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
