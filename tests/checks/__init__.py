@@ -1,0 +1,1 @@
+"""Tests of the checks (pure judgment) and the trust store."""
