@@ -49,7 +49,7 @@ class Limits:
     max_line_bytes: int = 4096  # RFC 5321 §4.5.3.1.5 says 512 for replies; be lenient, stay bounded
     max_reply_lines: int = 100
     max_transcript_lines: int = 400
-    per_address_connections: int = 2
+    per_address_connections: int = 4  # 25, 465, 587 and the SNI-less handshake at once
     total_connections: int = 64
     max_mx_hosts: int = 20
     max_addresses_per_host: int = 16

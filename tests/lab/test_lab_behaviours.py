@@ -16,10 +16,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from lab_clients import RawSmtp, peer_chain, verifying_context, wait_silence
 
 from mxtls.certinfo import dns_names
 from mxtls.lab.world import Lab
+
+from .lab_clients import RawSmtp, peer_chain, verifying_context, wait_silence
 
 
 def ep(world: Lab, host: str, port: int, index: int = 0) -> tuple[str, int]:

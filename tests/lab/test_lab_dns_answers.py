@@ -8,9 +8,10 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import pytest
-from lab_clients import query
 
 from mxtls.lab.world import Lab
+
+from .lab_clients import query
 
 
 def mx_targets(world: Lab, domain: str) -> list[tuple[int, str]]:

@@ -143,11 +143,17 @@ class SmtpServer:
     Args:
         workdir: where certificate chains and keys are written for ``ssl``.
         lifetime: total bound on any connection, seconds.
+        latency: simulated network round trip, seconds: the server waits this
+            long before its banner and before acting on each command, so that
+            benchmarks on loopback see the round trips a real MX costs.
     """
 
-    def __init__(self, workdir: Path, *, lifetime: float = CONNECTION_LIFETIME_S) -> None:
+    def __init__(
+        self, workdir: Path, *, lifetime: float = CONNECTION_LIFETIME_S, latency: float = 0.0
+    ) -> None:
         self.workdir = workdir
         self.lifetime = lifetime
+        self.latency = latency
         self.listeners: list[Listener] = []
         self._contexts: dict[tuple[int, int], tuple[ssl.SSLContext, SmtpBehaviour]] = {}
         self._files = itertools.count()
@@ -304,6 +310,8 @@ class _Connection(asyncio.Protocol):
                 del self.buffer[: end + 1]
                 if len(line) > MAX_COMMAND_LINE_BYTES:
                     raise _Closed("line too long")
+                if self.server.latency:
+                    await asyncio.sleep(self.server.latency)
                 return line
             if len(self.buffer) > MAX_COMMAND_LINE_BYTES:
                 self.write(reply(500, "5.5.0 Line too long"))
@@ -388,6 +396,8 @@ class _Dialogue:
                 await conn.read_some()
         if mode is SmtpMode.IMPLICIT_TLS:
             await conn.start_tls()
+        if conn.server.latency:
+            await asyncio.sleep(conn.server.latency)
         if mode is SmtpMode.BANNER_421:
             conn.write(reply(421, f"4.7.0 {self.host} Too many connections, try again later"))
             return

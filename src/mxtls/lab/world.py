@@ -71,6 +71,7 @@ class Lab:
         now: the CA's clock; certificates' validity is relative to it.
         ipv6: give the host that asks for it an AAAA ``::1`` (if ``::1`` works here).
         lifetime: bound on any SMTP connection, seconds.
+        latency: simulated round trip per SMTP exchange, seconds (benchmarks).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Lab:
         now: dt.datetime | None = None,
         ipv6: bool = True,
         lifetime: float = CONNECTION_LIFETIME_S,
+        latency: float = 0.0,
     ) -> None:
         rows = tuple(SCENARIOS if scenarios is None else scenarios)
         self._scenarios = {sc.domain: sc for sc in rows}
@@ -91,6 +93,7 @@ class Lab:
         self.rogue_ca = LabCA(name="mxtls rogue root", now=self.now, slot=1)
         self.want_ipv6 = ipv6
         self.lifetime = lifetime
+        self.latency = latency
         self.notes: list[str] = []  # what the lab had to leave out on this machine
         self.hosts: dict[str, LabHost] = {}
         self._port_map: dict[int, int] = {}
@@ -214,7 +217,7 @@ class Lab:
             self.ca.write_root(self._workdir / "lab-root.pem")
             self.rogue_ca.write_root(self._workdir / "rogue-root.pem")
             self._plan_hosts()
-            self._smtp = SmtpServer(self._workdir, lifetime=self.lifetime)
+            self._smtp = SmtpServer(self._workdir, lifetime=self.lifetime, latency=self.latency)
             await self._bind_smtp()
             self._dns = DnsServer(self._zones(), faults=self._faults())
             await self._dns.start(DNS_HOST, 0)

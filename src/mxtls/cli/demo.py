@@ -1,0 +1,184 @@
+"""``mxtls demo`` and ``mxtls lab``: the built-in local mail world.
+
+``demo`` starts the lab on loopback, checks a handful of its domains (one
+perfect, several broken), prints the reports and stops the lab.  ``lab``
+keeps the world running so a user can point ``mxtls check`` (or any other
+tool) at it and reproduce a problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import replace
+
+import click
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from mxtls.config import CheckConfig, Timeouts
+from mxtls.engine.run import check_domain
+from mxtls.lab.world import Lab
+from mxtls.models.report import Report
+from mxtls.render.json import render_json
+from mxtls.render.text import render_text
+
+DEMO_DOMAINS = (
+    "good.lab",
+    "expired.lab",
+    "wrongname.lab",
+    "nochain.lab",
+    "nostarttls.lab",
+    "ratelimited.lab",
+)
+DEMO_TIMEOUT_S = 3.0
+
+
+def lab_config(lab: Lab, *, timeout: float = DEMO_TIMEOUT_S) -> CheckConfig:
+    """A CheckConfig pointed at ``lab``: its resolver, its CA, its port map."""
+    return CheckConfig(
+        nameservers=(lab.nameserver,),
+        ca_file=lab.ca_file,
+        port_map=tuple(sorted(lab.port_map.items())),
+        timeouts=Timeouts.uniform(timeout),
+        ehlo_name="demo.mxtls.invalid",
+    )
+
+
+def lab_flags(lab: Lab) -> str:
+    """The ``mxtls check`` flags that reach ``lab`` from another terminal."""
+    ip, port = lab.nameserver
+    maps = " ".join(f"--port-map {a}:{b}" for a, b in sorted(lab.port_map.items()))
+    return f"--nameserver {ip}:{port} {maps} --ca-file {lab.ca_file}"
+
+
+@click.command()
+@click.argument("domains", nargs=-1)
+@click.option("--all", "all_domains", is_flag=True, help="Check every lab domain.")
+@click.option("--list", "list_only", is_flag=True, help="List the lab domains and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report per line (JSONL).")
+@click.option("--transcript", is_flag=True, help="Show the SMTP dialogues.")
+@click.option("--no-color", is_flag=True, help="Plain output.")
+def demo(
+    domains: tuple[str, ...],
+    all_domains: bool,
+    list_only: bool,
+    as_json: bool,
+    transcript: bool,
+    no_color: bool,
+) -> None:
+    """Start the built-in lab and check some of its domains.
+
+    The lab is a real local mail world on loopback: a DNS server, SMTP
+    servers with STARTTLS and implicit TLS, and a throwaway CA issuing good
+    and deliberately broken certificates.  Nothing leaves this machine.
+
+    \b
+    Examples:
+      mxtls demo                    good.lab and five broken domains
+      mxtls demo expired.lab        one domain
+      mxtls demo --all              every scenario
+      mxtls demo --list             what each lab domain demonstrates
+    """
+    console = Console(no_color=no_color or None, highlight=False)
+    asyncio.run(_demo(domains, all_domains, list_only, as_json, transcript, console))
+
+
+async def _demo(
+    domains: tuple[str, ...],
+    all_domains: bool,
+    list_only: bool,
+    as_json: bool,
+    transcript: bool,
+    console: Console,
+) -> None:
+    async with Lab() as lab:
+        if list_only:
+            table = Table("domain", "demonstrates", "expected findings", box=None)
+            for name in lab.domains:
+                sc = lab.scenario(name)
+                table.add_row(name, sc.description, ", ".join(sorted(sc.expected)) or "none")
+            console.print(table)
+            return
+        unknown = [d for d in domains if d not in lab.domains]
+        if unknown:
+            raise click.UsageError(
+                f"not a lab domain: {', '.join(unknown)} (see `mxtls demo --list`)"
+            )
+        chosen = list(lab.domains if all_domains else (domains or DEMO_DOMAINS))
+        config = lab_config(lab)
+        if not as_json:
+            console.print(
+                Text(
+                    f"mxtls demo: lab running on loopback (DNS {lab.nameserver[0]}:"
+                    f"{lab.nameserver[1]}); checking {len(chosen)} domains …",
+                    style="bold",
+                )
+            )
+        reports = await asyncio.gather(*(check_domain(d, replace(config)) for d in chosen))
+        if as_json:
+            for report in reports:
+                click.echo(render_json(report, indent=None))
+            return
+        for name, report in zip(chosen, reports, strict=True):
+            sc = lab.scenario(name)
+            console.print(Rule(f"{name} — {sc.description}"))
+            render_text(report, console, transcript=transcript)
+        console.print(Rule("summary"))
+        console.print(_summary_table(lab, chosen, reports))
+        console.print(
+            "\nTry it yourself while a lab runs (`mxtls lab` in another terminal):\n"
+            "  mxtls check good.lab <flags printed by `mxtls lab`>\n"
+            "Check a real domain: mxtls check example.com"
+        )
+
+
+def _summary_table(lab: Lab, chosen: list[str], reports: list[Report]) -> Table:
+    table = Table("domain", "errors", "warnings", "info", "codes", box=None)
+    for name, report in zip(chosen, reports, strict=True):
+        s = report.summary
+        codes = sorted({f.code for f in report.findings})
+        style = "red" if s.errors else ("yellow" if s.warnings else "green")
+        table.add_row(
+            Text(name, style=style),
+            str(s.errors),
+            str(s.warnings),
+            str(s.infos),
+            ", ".join(codes) or "—",
+        )
+    del lab
+    return table
+
+
+@click.command()
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=3600.0,
+    show_default=True,
+    help="Stop the lab after this many seconds (Ctrl-C stops it earlier).",
+)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0, max=5000),
+    default=0.0,
+    help="Simulated round trip before each SMTP reply (to mimic a real network).",
+)
+def lab(duration: float, latency_ms: float) -> None:
+    """Run the built-in lab in the foreground and print how to reach it."""
+
+    async def serve() -> None:
+        async with Lab(latency=latency_ms / 1000) as world:
+            click.echo("mxtls lab is running on loopback. In another terminal:")
+            click.echo(f"  mxtls check good.lab {lab_flags(world)}")
+            click.echo("Lab domains: " + ", ".join(world.domains))
+            click.echo(f"Stopping after {duration:g} s or on Ctrl-C.")
+            sys.stdout.flush()
+            await asyncio.sleep(duration)
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        click.echo("lab stopped")

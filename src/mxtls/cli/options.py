@@ -1,0 +1,87 @@
+"""Turn command-line strings into a CheckConfig (errors are ConfigError → exit 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+from mxtls.config import CheckConfig, Limits, Timeouts
+from mxtls.errors import ConfigError
+from mxtls.net.dns import parse_nameserver
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    """``"25,465,587"`` → ``(25, 465, 587)``; duplicates dropped, order kept.
+
+    Raises:
+        ConfigError: empty list or a value outside 1..65535.
+    """
+    ports: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or not 0 < int(part) < 65536:
+            raise ConfigError(f"invalid port {part!r} in --ports")
+        if int(part) not in ports:
+            ports.append(int(part))
+    if not ports:
+        raise ConfigError("--ports needs at least one port")
+    return tuple(ports)
+
+
+def parse_port_map(items: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """``["25:10025"]`` → ``((25, 10025),)``.
+
+    Raises:
+        ConfigError: not ``PORT:LOCAL`` with valid port numbers.
+    """
+    out: list[tuple[int, int]] = []
+    for item in items:
+        logical, sep, local = item.partition(":")
+        if not sep or not logical.isdigit() or not local.isdigit():
+            raise ConfigError(f"invalid --port-map {item!r}: expected PORT:LOCAL, e.g. 25:10025")
+        a, b = int(logical), int(local)
+        if not (0 < a < 65536 and 0 < b < 65536):
+            raise ConfigError(f"invalid --port-map {item!r}: ports are 1..65535")
+        out.append((a, b))
+    return tuple(out)
+
+
+def build_config(
+    *,
+    nameservers: Iterable[str] = (),
+    ca_file: Path | None = None,
+    ports: tuple[int, ...] = (25, 465, 587),
+    port_map: tuple[tuple[int, int], ...] = (),
+    timeout: float = 10.0,
+    ehlo_name: str | None = None,
+    warn_days: int = 30,
+    max_conns: int = 4,
+    only4: bool = False,
+    only6: bool = False,
+) -> CheckConfig:
+    """Validate option values and build the run's frozen configuration.
+
+    Raises:
+        ConfigError: an unusable value (bad nameserver, missing CA file, -4 with -6).
+    """
+    if only4 and only6:
+        raise ConfigError("-4 and -6 exclude each other")
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(f"--ca-file {ca_file}: no such file")
+    config = CheckConfig(
+        nameservers=tuple(parse_nameserver(ns) for ns in nameservers),
+        ca_file=ca_file,
+        ports=ports,
+        port_map=port_map,
+        timeouts=Timeouts.uniform(timeout),
+        limits=replace(Limits(), per_address_connections=max_conns),
+        warn_days=warn_days,
+        ipv4=not only6,
+        ipv6=not only4,
+    )
+    if ehlo_name:
+        config = replace(config, ehlo_name=ehlo_name)
+    return config

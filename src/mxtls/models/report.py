@@ -1,0 +1,90 @@
+"""The report: the JSON document of the CLI contract (schema ``mxtls/1``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mxtls.models.findings import Finding, Severity
+from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
+
+SCHEMA_ID = "mxtls/1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
+
+class HostReport(_Model):
+    """One MX host: what DNS said about it and every endpoint probed on it."""
+
+    name: str
+    preference: int
+    implicit: bool
+    ip_literal: bool
+    cname_target: str | None
+    addresses: list[str]
+    dns: MxHost
+    endpoints: list[EndpointObservation] = Field(default_factory=list)
+
+
+class Summary(_Model):
+    """Counts for dashboards and one-line summaries."""
+
+    errors: int
+    warnings: int
+    infos: int
+    hosts: int
+    endpoints: int
+    endpoints_with_tls: int
+
+
+class RunSettings(_Model):
+    """The settings that shaped the run (so a report explains itself)."""
+
+    ports: list[int]
+    nameservers: list[str]
+    ca_file: str | None
+    ehlo_name: str
+    timeout_s: float
+    warn_days: int
+
+
+class Report(_Model):
+    """Result of checking one domain."""
+
+    schema_: Literal["mxtls/1"] = Field(default="mxtls/1", alias="schema")
+    domain: str
+    input: str
+    checked_at: datetime
+    duration_ms: float
+    findings: list[Finding]
+    summary: Summary
+    mx: DnsAnswer
+    null_mx: bool
+    hosts: list[HostReport]
+    settings: RunSettings
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    internal_errors: list[str] = Field(default_factory=list)
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+    )
+
+    def worst(self) -> Severity | None:
+        """The most severe finding's severity, or None when there are none."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=lambda s: s.rank)
+
+    def fails(self, threshold: Severity) -> bool:
+        """True when a finding at or above ``threshold`` exists (exit status 1)."""
+        return any(f.severity.at_least(threshold) for f in self.findings)

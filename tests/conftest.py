@@ -1,0 +1,83 @@
+"""Shared fixtures: one built-in lab for the whole session.
+
+The lab runs on its own event loop in a background thread, so synchronous
+tests (CLI via subprocess or click's runner) and async tests (each with its
+own loop) can all use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from mxtls.cli.demo import lab_config, lab_flags
+from mxtls.config import CheckConfig
+from mxtls.lab.world import Lab
+
+LAB_START_TIMEOUT_S = 30.0
+
+
+class RunningLab:
+    """A Lab served from a background thread until :meth:`stop`."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.lab: Lab | None = None
+        self._thread = threading.Thread(target=self._run, name="mxtls-lab", daemon=True)
+
+    def start(self) -> Lab:
+        self._thread.start()
+        if not self._ready.wait(LAB_START_TIMEOUT_S):
+            raise RuntimeError(f"lab did not start within {LAB_START_TIMEOUT_S}s")
+        if self._error is not None:
+            raise RuntimeError("lab failed to start") from self._error
+        assert self.lab is not None
+        return self.lab
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            try:
+                async with Lab() as lab:
+                    self.lab = lab
+                    self._ready.set()
+                    await self._stop.wait()
+            except BaseException as exc:  # reported to the starting thread
+                self._error = exc
+                self._ready.set()
+
+        asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    runner = RunningLab()
+    world = runner.start()
+    try:
+        yield world
+    finally:
+        runner.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_cfg(lab: Lab) -> CheckConfig:
+    """A CheckConfig aimed at the lab, with short timeouts (tarpits cost little)."""
+    return lab_config(lab, timeout=2.0)
+
+
+@pytest.fixture(scope="session")
+def lab_cli_flags(lab: Lab) -> list[str]:
+    """The `mxtls check` flags that reach the lab."""
+    return lab_flags(lab).split() + ["--timeout", "2"]
