@@ -1,0 +1,1 @@
+"""Deep TLS scan: protocols, ciphers, groups, behaviours and known flaws, probe by probe."""
