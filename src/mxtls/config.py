@@ -79,6 +79,11 @@ class CheckConfig:
         warn_days: ``cert.expiring_soon`` threshold.
         now: fixed clock for the run (None: the wall clock, read once).
         check_nosni: also fetch the certificate without SNI (``cert.sni_differs``).
+        dnssec_validate: validate DNSSEC in-process from ``trust_anchor``
+            instead of trusting the resolver's AD bit.
+        trust_anchor: DS/DNSKEY records (zone-file text) to validate from;
+            None means the IANA root KSK built into mxtls.
+        deep: run the deep TLS scan (protocols, ciphers, groups, flaws).
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -93,6 +98,9 @@ class CheckConfig:
     check_nosni: bool = True
     ipv4: bool = True
     ipv6: bool = True
+    dnssec_validate: bool = False
+    trust_anchor: Path | None = None
+    deep: bool = False
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""
