@@ -7,13 +7,12 @@ Public API::
     for finding in report.findings: ...
 """
 
+from mxtls._version import __version__
 from mxtls.config import CheckConfig, Limits, Timeouts
 from mxtls.engine.run import check_domain, check_domain_sync
 from mxtls.errors import ConfigError, InvalidDomain, MxtlsError
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CheckConfig",

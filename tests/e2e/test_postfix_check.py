@@ -28,6 +28,7 @@ $TTL 300
 ns      A   127.0.0.1
 @       MX  10 {mx_host}.
 @       CAA 0 issue "lab.invalid"
+_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"
 {mx_host}. A {ip}
 """
     return dns.zone.from_text(text, origin=domain, relativize=False)

@@ -27,6 +27,11 @@ def check_dns(discovery: Discovery) -> list[Finding]:
     return findings
 
 
+def check_lookups(target: str, answers: list[DnsAnswer | None]) -> list[Finding]:
+    """``dns.error`` for any failed lookup among ``answers`` (policy TXT, TLSA, ...)."""
+    return [_error(target, a) for a in answers if a is not None and a.failed]
+
+
 def _error(target: str, answer: DnsAnswer) -> Finding:
     detail = f": {quote(answer.error)}" if answer.error else ""
     qname = answer.qname.rstrip(".") or "."

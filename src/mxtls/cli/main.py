@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from mxtls import __version__
+from mxtls._version import __version__
 from mxtls.cli.options import build_config, parse_port_map, parse_ports
 from mxtls.config import DEFAULT_PORTS, CheckConfig
 from mxtls.engine.observe import ProgressEvent

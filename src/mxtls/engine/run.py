@@ -7,14 +7,17 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from mxtls.checks.run import run_checks
+from mxtls.checks.judge import RunObservations, judge
 from mxtls.config import CheckConfig
 from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
 from mxtls.engine.plan import build_discovery, initial_hosts, normalize_domain, resolve_host
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import EndpointObservation, MxHost
+from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.report import HostReport, Report, RunSettings, Summary
+from mxtls.models.verdict import DeliveryVerdict
 from mxtls.net.dns import RunResolver
+from mxtls.net.https import observe_mta_sts, observe_tls_rpt
 from mxtls.trust import load_trust_store
 
 
@@ -57,7 +60,13 @@ async def check_domain(
 
     async with asyncio.TaskGroup() as tg:
         tasks = [tg.create_task(host_task(h)) for h in planned]
+        sts_task = tls_rpt_task = None
+        if not null_mx and not mx.failed:
+            sts_task = tg.create_task(observe_mta_sts(ascii_domain, resolver, trust, config))
+            tls_rpt_task = tg.create_task(observe_tls_rpt(ascii_domain, resolver))
     results = [t.result() for t in tasks]
+    mta_sts: MtaStsObservation | None = sts_task.result() if sts_task else None
+    tls_rpt: TlsRptObservation | None = tls_rpt_task.result() if tls_rpt_task else None
     observed_at = time.perf_counter()
 
     hosts = [h for h, _ in results]
@@ -68,10 +77,12 @@ async def check_domain(
         for ep in endpoints
         if ep.internal_error
     ]
+    observations = RunObservations(
+        discovery=discovery, endpoints=endpoints, mta_sts=mta_sts, tls_rpt=tls_rpt
+    )
+    verdict = DeliveryVerdict()
     try:
-        findings = run_checks(
-            discovery, endpoints, now=now, warn_days=config.warn_days, trust=trust
-        )
+        findings, verdict = judge(observations, now=now, warn_days=config.warn_days, trust=trust)
     except Exception:  # boundary: a bug in a check must not lose the observations
         findings = []
         internal_errors.append("checks: " + traceback.format_exc(limit=8))
@@ -84,6 +95,7 @@ async def check_domain(
         duration_ms=round((finished - started) * 1000, 1),
         findings=findings,
         summary=_summary(findings, hosts, endpoints),
+        verdict=verdict,
         mx=mx,
         null_mx=null_mx,
         hosts=[
@@ -99,6 +111,8 @@ async def check_domain(
             )
             for h, eps in results
         ],
+        mta_sts=mta_sts,
+        tls_rpt=tls_rpt,
         settings=RunSettings(
             ports=list(config.ports),
             nameservers=[f"{ip}:{port}" for ip, port in config.nameservers],

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
+from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.models.verdict import DeliveryVerdict
 
 SCHEMA_ID = "mxtls/1"
 
@@ -64,9 +66,12 @@ class Report(_Model):
     duration_ms: float
     findings: list[Finding]
     summary: Summary
+    verdict: DeliveryVerdict
     mx: DnsAnswer
     null_mx: bool
     hosts: list[HostReport]
+    mta_sts: MtaStsObservation | None = None
+    tls_rpt: TlsRptObservation | None = None
     settings: RunSettings
     timings_ms: dict[str, float] = Field(default_factory=dict)
     internal_errors: list[str] = Field(default_factory=list)

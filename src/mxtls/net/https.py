@@ -43,7 +43,7 @@ import dns.rdatatype
 import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from mxtls import __version__
+from mxtls._version import __version__
 from mxtls.config import CheckConfig
 from mxtls.models.observations import DnsAnswer
 from mxtls.models.policy import (

@@ -23,6 +23,7 @@ SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 def render_text(report: Report, console: Console, *, transcript: bool = False) -> None:
     """Print ``report`` for a person."""
     console.print(_headline(report))
+    console.print(_verdict_block(report))
     if report.null_mx:
         console.print("  null MX (RFC 7505): this domain accepts no mail; nothing was probed.")
     for host in report.hosts:
@@ -50,6 +51,33 @@ def _headline(report: Report) -> Text:
         f"{report.duration_ms / 1000:.2f} s"
     )
     return text
+
+
+_SENDER_LABEL = {
+    "opportunistic": "opportunistic senders",
+    "mta_sts": "MTA-STS senders",
+    "dane": "DANE senders",
+}
+_OUTCOME_STYLE = {
+    "delivers": "green",
+    "delivers_partly": "yellow",
+    "refuses": "bold red",
+    "not_applicable": "dim",
+    "unreachable": "red",
+}
+
+
+def _verdict_block(report: Report) -> RenderableType:
+    """One line per sender kind: will it deliver, and how."""
+    lines: list[Text] = []
+    for sv in report.verdict.senders:
+        line = Text("  ")
+        line.append(f"{_SENDER_LABEL[sv.sender]:<22}", style="bold")
+        line.append(sv.summary, style=_OUTCOME_STYLE[sv.outcome])
+        if sv.applies and sv.sender != "opportunistic":
+            line.append(f"  [{sv.policy}]", style="dim")
+        lines.append(line)
+    return Group(*lines)
 
 
 def _host_block(host: HostReport, now: datetime) -> RenderableType:
