@@ -208,7 +208,9 @@ def schema() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     from mxtls.cli.demo import demo, lab
+    from mxtls.cli.generate import generate
 
     cli.add_command(demo)
     cli.add_command(lab)
+    cli.add_command(generate)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mxtls")
