@@ -8,11 +8,27 @@ renders with ``to_wire(max_size=…)`` and sets TC when a UDP answer does not
 fit, so the client retries over TCP on the same port.
 
 The zones stay dnspython zones so that signing (``dns.dnssec.sign_zone``)
-can be added without touching the server: when a query sets the DO bit,
-every RRset placed in a response is followed by the RRSIGs covering it, if
-the zone holds any.  Authenticated denial (NSEC/NSEC3 in negative answers)
-and referrals are not implemented: each lab domain is its own zone and the
-most specific zone answers.
+needs nothing from the server.  When a query sets the DO bit (RFC 4035 §3.1):
+
+- every RRset placed in a response is followed by the RRSIGs covering it,
+  if the zone holds any;
+- a DS query for the apex of a served zone is answered from the *parent*
+  zone when the parent is served too (the DS lives on the parent side of
+  the cut, RFC 4035 §3.1.4.1); DNSKEY comes from the child;
+- negative answers carry the SOA and the NSEC records proving them, with
+  their RRSIGs: NODATA the NSEC at the name (or covering an empty
+  non-terminal), NXDOMAIN the NSEC covering the name and the one covering
+  the wildcard at the closest encloser (RFC 4035 §3.1.3).  NSEC3 zones get
+  the NSEC3 records of RFC 5155 §7.2 (matching for NODATA; closest
+  encloser, next closer name and wildcard for NXDOMAIN);
+- a name at or below a delegation the server does not serve gets a
+  referral: the NS set and glue, plus the signed DS or the NSEC proving
+  that there is none (RFC 4035 §3.1.4).
+
+The most specific served zone answers, so a delegation to a zone that is
+served here is never a referral.  The CD bit is copied into the response
+(RFC 4035 §3.1.6); AD is never set, since this server validates nothing.
+Wildcards are not expanded.
 
 Names can be configured to fail (:class:`DnsFault`) so that a checker's
 ``dns.error`` path meets a real SERVFAIL, REFUSED or silence.
@@ -27,12 +43,14 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import cast
 
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdataset
 import dns.rdatatype
@@ -128,13 +146,18 @@ class DnsServer:
             )
             return response
         zone = self._zone_for(qname)
+        if qtype == dns.rdatatype.DS and zone is not None and qname == zone.origin:
+            # RFC 4035 §3.1.4.1: the DS RRset is data of the parent side of the cut.
+            parent = self._zone_for(qname.parent()) if qname != dns.name.root else None
+            if parent is not None:
+                zone = parent
         if question.rdclass != dns.rdataclass.IN or zone is None:
             response.set_rcode(dns.rcode.REFUSED)
             return response
         dnssec = bool(query.ednsflags & dns.flags.DO)
         if dnssec:
             response.want_dnssec(True)
-        response.flags |= dns.flags.AA
+        response.flags |= dns.flags.AA | (query.flags & dns.flags.CD)  # RFC 4035 §3.1.6
         self._resolve(response, zone, qname, qtype, dnssec)
         return response
 
@@ -147,11 +170,18 @@ class DnsServer:
         dnssec: bool,
     ) -> None:
         for _ in range(MAX_CNAME_CHAIN):
+            cut = _delegation_above(zone, qname, qtype)
+            if cut is not None:
+                if not response.answer:  # a pure referral is not authoritative
+                    response.flags &= ~dns.flags.AA
+                _refer(response, zone, cut, dnssec)
+                return
             node = zone.get_node(qname)
             if node is None:
-                if not _has_descendants(zone, qname):
+                nxdomain = not _has_descendants(zone, qname)
+                if nxdomain:
                     response.set_rcode(dns.rcode.NXDOMAIN)
-                self._add_soa(response, zone, dnssec)
+                self._deny(response, zone, qname, dnssec, nxdomain=nxdomain)
                 return
             if qtype == dns.rdatatype.ANY:
                 found = [rds for rds in node.rdatasets if rds.rdtype != dns.rdatatype.RRSIG]
@@ -164,7 +194,7 @@ class DnsServer:
                 return
             cname = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.CNAME)
             if cname is None:  # NODATA: the name exists, the type does not
-                self._add_soa(response, zone, dnssec)
+                self._deny(response, zone, qname, dnssec, nxdomain=False)
                 return
             _add(response.answer, zone, qname, cname, dnssec)
             target = cname[0].target
@@ -175,11 +205,23 @@ class DnsServer:
         response.set_rcode(dns.rcode.SERVFAIL)  # a CNAME loop in lab data
 
     @staticmethod
-    def _add_soa(response: dns.message.Message, zone: dns.zone.Zone, dnssec: bool) -> None:
+    def _deny(
+        response: dns.message.Message,
+        zone: dns.zone.Zone,
+        qname: dns.name.Name,
+        dnssec: bool,
+        *,
+        nxdomain: bool,
+    ) -> None:
+        """Authority section of a negative answer: SOA, then (with DO) its proof."""
         assert zone.origin is not None
         soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
         if soa is not None:
             _add(response.authority, zone, zone.origin, soa, dnssec)
+        if not dnssec:
+            return
+        for owner, rdataset in _denial_records(zone, qname, nxdomain=nxdomain):
+            _add(response.authority, zone, owner, rdataset, dnssec)
 
     def handle_wire(self, wire: bytes, *, tcp: bool) -> bytes | None:
         """Parse ``wire``, answer and render it; None means send nothing.
@@ -276,6 +318,129 @@ def _rrset(name: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RR
     for rdata in rdataset:
         rrset.add(rdata, rdataset.ttl)
     return rrset
+
+
+def _delegation_above(
+    zone: dns.zone.Zone, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
+) -> dns.name.Name | None:
+    """The highest zone cut of ``zone`` at or above ``qname``, if any.
+
+    A DS query for the cut itself is answered from this (parent) zone, so the
+    cut does not count for it (RFC 4035 §3.1.4.1).
+    """
+    assert zone.origin is not None
+    for depth in range(len(zone.origin) + 1, len(qname) + 1):
+        name = qname.split(depth)[1]
+        if zone.get_rdataset(name, dns.rdatatype.NS) is None:
+            continue
+        if name == qname and qtype == dns.rdatatype.DS:
+            return None
+        return name
+    return None
+
+
+def _refer(
+    response: dns.message.Message, zone: dns.zone.Zone, cut: dns.name.Name, dnssec: bool
+) -> None:
+    """A referral to ``cut``: NS, the signed DS or its denial (RFC 4035 §3.1.4), glue."""
+    assert zone.origin is not None
+    ns = zone.get_rdataset(cut, dns.rdatatype.NS)
+    assert ns is not None
+    response.authority.append(_rrset(cut, ns))  # NS at a cut is not signed
+    if dnssec:
+        ds = zone.get_rdataset(cut, dns.rdatatype.DS)
+        if ds is not None:
+            _add(response.authority, zone, cut, ds, dnssec)
+        else:
+            for owner, rdataset in _denial_records(zone, cut, nxdomain=False):
+                _add(response.authority, zone, owner, rdataset, dnssec)
+    for rdata in ns:
+        target = rdata.target
+        if not target.is_subdomain(zone.origin):
+            continue
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            glue = zone.get_rdataset(target, rdtype)
+            if glue is not None:
+                response.additional.append(_rrset(target, glue))
+
+
+def _denial_records(
+    zone: dns.zone.Zone, qname: dns.name.Name, *, nxdomain: bool
+) -> list[tuple[dns.name.Name, dns.rdataset.Rdataset]]:
+    """The NSEC or NSEC3 RRsets that prove a negative answer for ``qname``."""
+    assert zone.origin is not None
+    closest = _closest_encloser(zone, qname)
+    wildcard = dns.name.Name((b"*",) + closest.labels)
+    owners: list[dns.name.Name | None]
+    param = zone.get_rdataset(zone.origin, dns.rdatatype.NSEC3PARAM)
+    if param is not None:  # RFC 5155 §7.2.1-2
+        rdtype = dns.rdatatype.NSEC3
+        hashed = _Nsec3Index(zone, param[0])
+        if nxdomain:
+            next_closer = qname.split(len(closest) + 1)[1]
+            owners = [hashed.match(closest), hashed.cover(next_closer), hashed.cover(wildcard)]
+        else:
+            owners = [hashed.match(qname)]
+    else:  # RFC 4035 §3.1.3
+        rdtype = dns.rdatatype.NSEC
+        if nxdomain:
+            owners = [_nsec_cover(zone, qname), _nsec_cover(zone, wildcard)]
+        elif zone.get_rdataset(qname, dns.rdatatype.NSEC) is not None:
+            owners = [qname]
+        else:  # an empty non-terminal: the NSEC that covers it
+            owners = [_nsec_cover(zone, qname)]
+    out: list[tuple[dns.name.Name, dns.rdataset.Rdataset]] = []
+    for owner in dict.fromkeys(o for o in owners if o is not None):
+        rdataset = zone.get_rdataset(owner, rdtype)
+        if rdataset is not None:
+            out.append((owner, rdataset))
+    return out
+
+
+def _closest_encloser(zone: dns.zone.Zone, qname: dns.name.Name) -> dns.name.Name:
+    """The longest existing ancestor of ``qname`` in ``zone`` (RFC 5155 §1.3)."""
+    assert zone.origin is not None
+    name = qname
+    while name != zone.origin:
+        name = name.parent()
+        if zone.get_node(name) is not None or _has_descendants(zone, name):
+            return name
+    return zone.origin
+
+
+def _nsec_cover(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name | None:
+    """Owner of the NSEC whose span holds ``name``: the last owner before it, canonically."""
+    best: dns.name.Name | None = None
+    for owner, node in zone.nodes.items():
+        if owner < name and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC):
+            if best is None or owner > best:
+                best = owner
+    return best
+
+
+class _Nsec3Index:
+    """NSEC3 owners of a zone by hash, for matching and covering look-ups."""
+
+    def __init__(self, zone: dns.zone.Zone, param: dns.rdata.Rdata) -> None:
+        self._param = param
+        self._owners: dict[str, dns.name.Name] = {}
+        for owner, node in zone.nodes.items():
+            if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC3) is not None:
+                self._owners[owner.labels[0].decode("ascii").upper()] = owner
+
+    def _hash(self, name: dns.name.Name) -> str:
+        p = self._param
+        return dns.dnssec.nsec3_hash(name, p.salt, p.iterations, p.algorithm).upper()  # type: ignore[attr-defined]
+
+    def match(self, name: dns.name.Name) -> dns.name.Name | None:
+        return self._owners.get(self._hash(name))
+
+    def cover(self, name: dns.name.Name) -> dns.name.Name | None:
+        if not self._owners:
+            return None
+        digest = self._hash(name)
+        before = [h for h in self._owners if h < digest]
+        return self._owners[max(before) if before else max(self._owners)]  # wraps around
 
 
 def _has_descendants(zone: dns.zone.Zone, name: dns.name.Name) -> bool:

@@ -1,5 +1,6 @@
 """Real peers for tests and benchmarks: private instances of Debian's daemons."""
 
 from mxtls.testing.postfix import PostfixError, PostfixInstance, PostfixPeer
+from mxtls.testing.unbound import UnboundError, UnboundInstance
 
-__all__ = ["PostfixError", "PostfixInstance", "PostfixPeer"]
+__all__ = ["PostfixError", "PostfixInstance", "PostfixPeer", "UnboundError", "UnboundInstance"]
