@@ -11,7 +11,13 @@ from cryptography import x509
 
 from mxtls.checks.codes import CODES
 from mxtls.config import CheckConfig
-from mxtls.lab.scenarios import BACKGROUND_CODES, LOGICAL_PORTS, SCENARIOS, scenario_table
+from mxtls.lab.scenarios import (
+    BACKGROUND_CODES,
+    HTTPS_PORT,
+    LOGICAL_PORTS,
+    SCENARIOS,
+    scenario_table,
+)
 from mxtls.lab.world import Lab
 
 
@@ -62,8 +68,9 @@ def test_every_core_code_has_a_scenario() -> None:
 
 
 def test_public_surface(world: Lab) -> None:
-    assert set(world.port_map) == set(LOGICAL_PORTS)
-    assert len(set(world.port_map.values())) == 3
+    assert set(world.port_map) == {*LOGICAL_PORTS, HTTPS_PORT}
+    assert len(set(world.port_map.values())) == 4
+    assert world.https_port == world.port_map[HTTPS_PORT]
     ip, port = world.nameserver
     assert ip == "127.0.0.1" and port > 0
     root = x509.load_pem_x509_certificate(world.ca_file.read_bytes())
@@ -108,8 +115,11 @@ def test_check_config_and_cli_args_aim_at_the_lab(world: Lab) -> None:
     assert cfg.nameservers == (world.nameserver,) and cfg.ca_file == world.ca_file
     assert cfg.connect_port(25) == world.port_map[25] and cfg.warn_days == 5
     args = world.cli_args()
-    assert args.count("--port-map") == 3
+    assert args.count("--port-map") == 4
     assert f"465:{world.port_map[465]}" in args
+    assert f"443:{world.https_port}" in args
+    assert cfg.connect_port(443) == world.https_port
+    assert cfg.trust_anchor == world.trust_anchor and cfg.dnssec_validate
 
 
 def test_ipv6_host(world: Lab) -> None:
@@ -165,8 +175,8 @@ def test_sync_start_stop_and_errors() -> None:
     with lab:
         with pytest.raises(RuntimeError):
             lab.start()
-        # refused.lab's host has no listener at all; the port map still has three ports.
-        assert set(lab.port_map) == set(LOGICAL_PORTS)
+        # refused.lab's host has no listener at all; the port map still has every port.
+        assert set(lab.port_map) == {*LOGICAL_PORTS, HTTPS_PORT}
         assert refused(lab.address("mx.refused.lab"), lab.port_map[25])
         ip, port = lab.nameserver
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

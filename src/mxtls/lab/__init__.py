@@ -1,29 +1,42 @@
 """The built-in lab: a real local mail world on loopback.
 
-DNS (:mod:`~mxtls.lab.dns_server`), SMTP with STARTTLS and implicit TLS
-(:mod:`~mxtls.lab.smtp_server`) and a throwaway CA (:mod:`~mxtls.lab.ca`)
-serve the domains of :mod:`~mxtls.lab.scenarios`; :class:`Lab` starts and
-stops them together.  ``mxtls demo`` runs on it and so do the tests.
+DNS (:mod:`~mxtls.lab.dns_server`, zones signed by :mod:`~mxtls.lab.dnssec`),
+SMTP with STARTTLS and implicit TLS (:mod:`~mxtls.lab.smtp_server`), HTTPS for
+MTA-STS policies (:mod:`~mxtls.lab.https_server`) and a throwaway CA
+(:mod:`~mxtls.lab.ca`) serve the domains of :mod:`~mxtls.lab.scenarios`;
+:class:`Lab` starts and stops them together.  ``mxtls demo`` runs on it and so do the tests.
 """
 
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.lab.dns_server import DnsFault, DnsServer
-from mxtls.lab.scenarios import SCENARIOS, CertSpec, HostSpec, Scenario
+from mxtls.lab.dnssec import DnssecMode, SignedLab, ZoneKey
+from mxtls.lab.https_server import HttpsResponse, HttpsServer, HttpsSite, PolicyServing
+from mxtls.lab.scenarios import SCENARIOS, CertSpec, HostSpec, MtaStsSpec, Scenario, TlsaSpec
 from mxtls.lab.smtp_server import SmtpBehaviour, SmtpMode, SmtpServer
-from mxtls.lab.world import Lab, LabHost
+from mxtls.lab.world import Lab, LabHost, PolicyHost
 
 __all__ = [
     "SCENARIOS",
     "CertSpec",
     "DnsFault",
     "DnsServer",
+    "DnssecMode",
     "HostSpec",
+    "HttpsResponse",
+    "HttpsServer",
+    "HttpsSite",
     "Issued",
     "Lab",
     "LabCA",
     "LabHost",
+    "MtaStsSpec",
+    "PolicyHost",
+    "PolicyServing",
     "Scenario",
+    "SignedLab",
     "SmtpBehaviour",
     "SmtpMode",
     "SmtpServer",
+    "TlsaSpec",
+    "ZoneKey",
 ]

@@ -2,30 +2,39 @@
 
 A :class:`Scenario` says what the lab serves for a domain (MX hosts, which
 SMTP behaviour listens on which logical port, how each certificate is
-issued, extra DNS records, DNS faults) and which finding codes a correct
-checker reports for it.  :class:`mxtls.lab.world.Lab` turns the table into
-zones, certificates and listeners; nothing here does I/O.
+issued, TLSA records, an MTA-STS policy and how its host answers, whether
+the zone is DNSSEC-signed, extra DNS records, DNS faults) and which finding
+codes a correct checker reports for it.  :class:`mxtls.lab.world.Lab` turns
+the table into zones, certificates and listeners; nothing here does I/O.
 
 Adding a scenario is adding a row to :data:`SCENARIOS`.  Codes are matched
 as sets: ``expected`` must all appear, ``tolerated`` may appear (a checker
-may legitimately report a second symptom of the same fault), and
-:data:`BACKGROUND_CODES` may appear anywhere because the lab does not yet
-publish MTA-STS or sign its zones.
+may legitimately report a second symptom of the same fault), and a row's
+:attr:`Scenario.background` codes may appear too: ``mta_sts.missing`` where
+the row publishes no MTA-STS record and ``dnssec.unsigned`` where its zone
+is not signed (both info, true of most rows, and not what the row is about).
+A row whose point is one of them lists it in ``expected``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from mxtls.lab.ca import KeyKind
 from mxtls.lab.dns_server import DnsFault
+from mxtls.lab.dnssec import DnssecMode
+from mxtls.lab.https_server import PolicyServing
 from mxtls.lab.smtp_server import SmtpMode
 
 LOGICAL_PORTS = (25, 465, 587)  # every lab host listens on these unless its row says otherwise
+HTTPS_PORT = 443  # RFC 8461 §3.3: the MTA-STS policy host; lab policy hosts share one local port
+TLSA_PORT = 25  # RFC 7672 §2.2: TLSA records for SMTP relay live at _25._tcp.MXHOST
 BACKGROUND_CODES = frozenset({"mta_sts.missing", "dnssec.unsigned"})
+STS_MAX_AGE_S = 604_800  # one week: RFC 8461 §3.2 expects weeks or more
+STS_TXT = "v=STSv1; id=20260101T000000;"  # RFC 8461 §3.1
 
 Ports = Mapping[int, SmtpMode]
 
@@ -65,6 +74,62 @@ class CertSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TlsaSpec:
+    """A TLSA record for an MX host, computed from a certificate when the lab starts.
+
+    Attributes:
+        usage, selector, mtype: the record's parameters (RFC 6698 §2.1).
+        of: which certificate it pins: ``leaf`` (the host's own, as served on
+            its first address),
+            ``issuer`` (the lab intermediate that signed it), ``other`` (a
+            leaf with a key no lab server uses), ``other_issuer`` (the
+            intermediate of a CA the host's certificate does not come from).
+    """
+
+    usage: int = 3
+    selector: int = 1
+    mtype: int = 1
+    of: Literal["leaf", "issuer", "other", "other_issuer"] = "leaf"
+
+
+DANE_EE = TlsaSpec()  # 3 1 1 of the live leaf
+DANE_TA = TlsaSpec(usage=2, of="issuer")  # 2 1 1 of the lab intermediate
+ROLLOVER = (DANE_EE, DANE_TA)  # RFC 7671 §8.1 "current + next": survives a leaf key change
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MtaStsSpec:
+    """What a domain publishes for MTA-STS (RFC 8461) and how its policy host answers.
+
+    Attributes:
+        txt: the TXT strings at ``_mta-sts.DOMAIN`` (one record each).
+        mode, max_age: policy fields.
+        mx: the policy's ``mx`` patterns; None means every MX host of the row.
+        policy: the whole policy text, replacing the generated one.
+        serving: how ``mta-sts.DOMAIN`` answers the GET.
+        cert: the policy host's certificate (names None: ``mta-sts.DOMAIN``).
+    """
+
+    txt: tuple[str, ...] = (STS_TXT,)
+    mode: Literal["enforce", "testing", "none"] = "enforce"
+    max_age: int = STS_MAX_AGE_S
+    mx: tuple[str, ...] | None = None
+    policy: str | None = None
+    serving: PolicyServing = PolicyServing.OK
+    cert: CertSpec = CertSpec()
+
+    def policy_text(self, mx_hosts: Sequence[str]) -> str:
+        """The policy file (RFC 8461 §3.2, CRLF line ends)."""
+        if self.policy is not None:
+            return self.policy
+        patterns = self.mx if self.mx is not None else tuple(mx_hosts)
+        lines = ["version: STSv1", f"mode: {self.mode}"]
+        lines += [f"mx: {p}" for p in patterns]
+        lines.append(f"max_age: {self.max_age}")
+        return "\r\n".join(lines) + "\r\n"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HostSpec:
     """One MX host.
 
@@ -76,6 +141,7 @@ class HostSpec:
         addresses: how many IPv4 loopback addresses (``127.77.<n>.<m>``).
         ipv6: also listen on ``::1`` and publish an AAAA (at most one host).
         in_dns: publish A/AAAA records for ``name``.
+        tlsa: TLSA records at ``_25._tcp.<name>``.
     """
 
     name: str
@@ -85,6 +151,7 @@ class HostSpec:
     addresses: int = 1
     ipv6: bool = False
     in_dns: bool = True
+    tlsa: tuple[TlsaSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +169,8 @@ class Scenario:
         records: extra zone lines, absolute names (``{ip:HOST}`` works too).
         faults: names that fail instead of answering.
         caa, tls_rpt: publish a CAA record and a valid TLS-RPT record.
+        mta_sts: publish an MTA-STS record and serve its policy (None: neither).
+        dnssec: sign the zone (and publish its DS in ``lab.``), or not.
         demo: shown by ``mxtls demo`` without arguments.
         slow: the checker must wait for one of its timeouts (tarpit, silent DNS).
     """
@@ -116,6 +185,8 @@ class Scenario:
     faults: Mapping[str, DnsFault] = field(default_factory=dict)
     caa: bool = True
     tls_rpt: bool = True
+    mta_sts: MtaStsSpec | None = None
+    dnssec: DnssecMode = DnssecMode.UNSIGNED
     demo: bool = False
     slow: bool = False
 
@@ -125,9 +196,20 @@ class Scenario:
         return self.domain.removesuffix(".lab")
 
     @property
+    def background(self) -> frozenset[str]:
+        """Info codes true of this row that it is not about (see the module docstring)."""
+        codes = set()
+        sts_txt = f"_mta-sts.{self.domain}."
+        if self.mta_sts is None and not any(r.startswith(sts_txt) for r in self.records):
+            codes.add("mta_sts.missing")
+        if self.dnssec is DnssecMode.UNSIGNED:
+            codes.add("dnssec.unsigned")
+        return frozenset(codes) & BACKGROUND_CODES
+
+    @property
     def allowed(self) -> frozenset[str]:
         """Every code a correct checker may report for this domain."""
-        return self.expected | self.tolerated | BACKGROUND_CODES
+        return self.expected | self.tolerated | self.background
 
 
 def _one(
@@ -138,6 +220,7 @@ def _one(
     nosni_cert: CertSpec | None = None,
     addresses: int = 1,
     in_dns: bool = True,
+    tlsa: tuple[TlsaSpec, ...] = (),
 ) -> tuple[HostSpec, ...]:
     """A scenario's single MX host, ``mx.<domain>``."""
     host = HostSpec(
@@ -147,6 +230,7 @@ def _one(
         nosni_cert=nosni_cert,
         addresses=addresses,
         in_dns=in_dns,
+        tlsa=tlsa,
     )
     return (host,)
 
@@ -156,6 +240,17 @@ def _codes(*codes: str) -> frozenset[str]:
 
 
 _UNENCRYPTED = "delivery.unencrypted_path"
+_STRICT_FAIL = "delivery.strict_senders_fail"
+_SIGNED = DnssecMode.SIGNED
+# A bogus zone cannot be resolved by a validating sender: a checker may also
+# report the failed lookups and that strict senders cannot deliver.
+_BOGUS_SYMPTOMS = ("dns.error", _STRICT_FAIL)
+
+
+def _rpt(domain: str, *texts: str) -> tuple[str, ...]:
+    """TXT records at ``_smtp._tls.<domain>`` (for rows that publish their own)."""
+    return tuple(f'_smtp._tls.{domain}. TXT "{t}"' for t in texts)
+
 
 SCENARIOS: tuple[Scenario, ...] = (
     # -- healthy -------------------------------------------------------------
@@ -164,6 +259,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="two MX hosts, STARTTLS on 25/587 and TLS on 465, valid ECDSA chain",
         expected=_codes(),
         hosts=(HostSpec(name="mx1.good.lab", ipv6=True), HostSpec(name="mx2.good.lab")),
+        demo=True,
+    ),
+    Scenario(
+        domain="secure.lab",
+        description="fully protected: signed zone, DANE with rollover, MTA-STS enforce, TLS-RPT",
+        expected=_codes(),
+        hosts=_one("secure.lab", tlsa=ROLLOVER),
+        mta_sts=MtaStsSpec(),
+        dnssec=_SIGNED,
         demo=True,
     ),
     Scenario(
@@ -416,6 +520,206 @@ SCENARIOS: tuple[Scenario, ...] = (
         hosts=_one("dnstimeout.lab"),
         faults={"dnstimeout.lab": DnsFault.TIMEOUT},
         slow=True,
+    ),
+    # -- MTA-STS (RFC 8461) ---------------------------------------------------------
+    Scenario(
+        domain="sts-testing.lab",
+        description="MTA-STS policy in testing mode",
+        expected=_codes("mta_sts.mode_testing"),
+        hosts=_one("sts-testing.lab"),
+        mta_sts=MtaStsSpec(mode="testing"),
+    ),
+    Scenario(
+        domain="sts-none.lab",
+        description="MTA-STS policy in mode none",
+        expected=_codes("mta_sts.mode_none"),
+        hosts=_one("sts-none.lab"),
+        mta_sts=MtaStsSpec(mode="none"),
+    ),
+    Scenario(
+        domain="sts-404.lab",
+        description="MTA-STS record, but the policy host answers 404",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-404.lab"),
+        mta_sts=MtaStsSpec(serving=PolicyServing.NOT_FOUND),
+    ),
+    Scenario(
+        domain="sts-redirect.lab",
+        description="the policy host redirects (301), which senders must not follow",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-redirect.lab"),
+        mta_sts=MtaStsSpec(serving=PolicyServing.REDIRECT),
+    ),
+    Scenario(
+        domain="sts-mediatype.lab",
+        description="the policy is served as text/html",
+        expected=_codes("mta_sts.policy_invalid"),
+        hosts=_one("sts-mediatype.lab"),
+        mta_sts=MtaStsSpec(serving=PolicyServing.WRONG_MEDIA_TYPE),
+    ),
+    Scenario(
+        domain="sts-badcert.lab",
+        description="the policy host's certificate names another host",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-badcert.lab"),
+        mta_sts=MtaStsSpec(cert=CertSpec(names=("www.sts-badcert.lab",))),
+    ),
+    Scenario(
+        domain="sts-untrusted.lab",
+        description="the policy host's certificate comes from a CA nobody trusts",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-untrusted.lab"),
+        mta_sts=MtaStsSpec(cert=CertSpec(issuer="rogue")),
+    ),
+    Scenario(
+        domain="sts-invalid.lab",
+        description="the policy does not parse (mode 'enforcing')",
+        expected=_codes("mta_sts.policy_invalid"),
+        hosts=_one("sts-invalid.lab"),
+        mta_sts=MtaStsSpec(
+            policy="version: STSv1\r\nmode: enforcing\r\nmx: mx.sts-invalid.lab\r\n"
+            "max_age: 604800\r\n"
+        ),
+    ),
+    Scenario(
+        domain="sts-badtxt.lab",
+        description="the _mta-sts TXT record is invalid (id with a hyphen)",
+        expected=_codes("mta_sts.txt_invalid"),
+        hosts=_one("sts-badtxt.lab"),
+        mta_sts=MtaStsSpec(txt=("v=STSv1; id=2026-01-01;",)),
+    ),
+    Scenario(
+        domain="sts-twotxt.lab",
+        description="two v=STSv1 TXT records",
+        expected=_codes("mta_sts.txt_invalid"),
+        hosts=_one("sts-twotxt.lab"),
+        mta_sts=MtaStsSpec(txt=("v=STSv1; id=20260101;", "v=STSv1; id=20260202;")),
+    ),
+    Scenario(
+        domain="sts-mxmissing.lab",
+        description="MTA-STS enforce, but the policy omits the second MX host",
+        expected=_codes("mta_sts.mx_not_covered"),
+        tolerated=_codes(_STRICT_FAIL),  # strict senders skip that MX
+        hosts=(HostSpec(name="mx1.sts-mxmissing.lab"), HostSpec(name="mx2.sts-mxmissing.lab")),
+        mta_sts=MtaStsSpec(mx=("mx1.sts-mxmissing.lab",)),
+    ),
+    Scenario(
+        domain="sts-shortage.lab",
+        description="MTA-STS max_age of one hour",
+        expected=_codes("mta_sts.max_age_short"),
+        hosts=_one("sts-shortage.lab"),
+        mta_sts=MtaStsSpec(max_age=3600),
+    ),
+    Scenario(
+        domain="sts-enforce-broken.lab",
+        description="MTA-STS enforce, and the MX certificate has expired",
+        expected=_codes("cert.expired", "mta_sts.enforce_tls_failure", _STRICT_FAIL),
+        hosts=_one("sts-enforce-broken.lab", cert=CertSpec(days_valid=(-100, -1))),
+        mta_sts=MtaStsSpec(),
+    ),
+    Scenario(
+        domain="sts-oversize.lab",
+        description="the policy is larger than 64 KiB",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-oversize.lab"),
+        mta_sts=MtaStsSpec(serving=PolicyServing.OVERSIZE),
+    ),
+    Scenario(
+        domain="sts-slow.lab",
+        description="the policy host sends the policy a byte every half second",
+        expected=_codes("mta_sts.policy_fetch_failed"),
+        hosts=_one("sts-slow.lab"),
+        mta_sts=MtaStsSpec(serving=PolicyServing.SLOW),
+        slow=True,
+    ),
+    # -- TLS-RPT (RFC 8460) -------------------------------------------------------------
+    Scenario(
+        domain="rpt-missing.lab",
+        description="no TLS-RPT record",
+        expected=_codes("tls_rpt.missing"),
+        hosts=_one("rpt-missing.lab"),
+        tls_rpt=False,
+    ),
+    Scenario(
+        domain="rpt-invalid.lab",
+        description="TLS-RPT record with an ftp: report URI",
+        expected=_codes("tls_rpt.invalid"),
+        hosts=_one("rpt-invalid.lab"),
+        tls_rpt=False,
+        records=_rpt("rpt-invalid.lab", "v=TLSRPTv1; rua=ftp://reports.rpt-invalid.lab/tlsrpt"),
+    ),
+    Scenario(
+        domain="rpt-two.lab",
+        description="two TLS-RPT records",
+        expected=_codes("tls_rpt.invalid"),
+        hosts=_one("rpt-two.lab"),
+        tls_rpt=False,
+        records=_rpt(
+            "rpt-two.lab",
+            "v=TLSRPTv1; rua=mailto:tlsrpt@rpt-two.lab",
+            "v=TLSRPTv1; rua=https://reports.rpt-two.lab/tlsrpt",
+        ),
+    ),
+    # -- DNSSEC and DANE (RFC 7672, RFC 7671) ---------------------------------------------
+    Scenario(
+        domain="dane-good.lab",
+        description="signed zone, TLSA 3 1 1 for the leaf and 2 1 1 for the intermediate",
+        expected=_codes(),
+        hosts=_one("dane-good.lab", tlsa=ROLLOVER),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="dane-mismatch.lab",
+        description="signed zone, TLSA records for keys the MX does not use",
+        expected=_codes("dane.mismatch", _STRICT_FAIL),
+        hosts=_one(
+            "dane-mismatch.lab",
+            tlsa=(TlsaSpec(of="other"), TlsaSpec(usage=2, of="other_issuer")),
+        ),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="dane-pkix.lab",
+        description="signed zone, only PKIX-TA/PKIX-EE TLSA records (unusable for SMTP)",
+        expected=_codes("dane.unusable_record"),
+        hosts=_one("dane-pkix.lab", tlsa=(TlsaSpec(usage=1), TlsaSpec(usage=0, of="issuer"))),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="dane-insecure.lab",
+        description="TLSA records in an unsigned zone",
+        expected=_codes("dane.insecure_tlsa"),
+        hosts=_one("dane-insecure.lab", tlsa=ROLLOVER),
+    ),
+    Scenario(
+        domain="dane-missing.lab",
+        description="signed zone without TLSA records",
+        expected=_codes("dane.missing"),
+        hosts=_one("dane-missing.lab"),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="dane-single.lab",
+        description="signed zone, a single TLSA record (no rollover scheme)",
+        expected=_codes("dane.no_rollover"),
+        hosts=_one("dane-single.lab", tlsa=(DANE_EE,)),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="bogus.lab",
+        description="valid DS and DNSKEY, but corrupted signatures on the zone's data",
+        expected=_codes("dnssec.bogus"),
+        tolerated=_codes(*_BOGUS_SYMPTOMS),
+        hosts=_one("bogus.lab", tlsa=ROLLOVER),
+        dnssec=DnssecMode.BOGUS,
+    ),
+    Scenario(
+        domain="bogus-expired.lab",
+        description="valid DS and DNSKEY, but the data's signatures expired yesterday",
+        expected=_codes("dnssec.bogus"),
+        tolerated=_codes(*_BOGUS_SYMPTOMS),
+        hosts=_one("bogus-expired.lab", tlsa=ROLLOVER),
+        dnssec=DnssecMode.EXPIRED,
     ),
 )
 

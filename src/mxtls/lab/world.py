@@ -1,4 +1,4 @@
-"""The lab world: DNS, SMTP listeners and certificates for every scenario, on loopback.
+"""The lab world: DNS, SMTP and HTTPS listeners and certificates for every scenario, on loopback.
 
 Theory of operation: :class:`Lab` reads the scenario table, gives each MX
 host its own loopback address ``127.77.<scenario>.<m>`` (Linux routes all
@@ -7,9 +7,18 @@ from a throwaway :class:`~mxtls.lab.ca.LabCA`, and starts one SMTP listener
 per (address, logical port).  All hosts share the same three local ports,
 picked at start: the first listener of a logical port binds port 0 and the
 others reuse its number; if any bind fails, everything is closed and a new
-set is tried.  A checker reaches every host with
-``--port-map 25:P25 --port-map 465:P465 --port-map 587:P587``.  The DNS
-server answers for ``lab.`` and one zone per scenario.
+set is tried.  A domain with an MTA-STS policy gets a policy host
+``mta-sts.<domain>`` at ``127.77.<scenario>.250``, served by one HTTPS
+listener per policy host on a fourth shared port.  A checker reaches every
+host with ``--port-map 25:P25 --port-map 465:P465 --port-map 587:P587
+--port-map 443:P443``.
+
+The DNS server answers for ``lab.`` and one zone per scenario.  ``lab.``
+delegates every scenario zone and is DNSSEC-signed; the scenario zones are
+signed (validly or not) as their rows say, with their DS in ``lab.``
+(:mod:`~mxtls.lab.dnssec`), and :attr:`Lab.trust_anchor` is the file with
+``lab.``'s DS that a validator starts from.  TLSA records are computed from
+the certificates the SMTP listeners actually serve.
 
 Use it as ``async with Lab() as lab:`` inside a running loop, or
 ``with Lab() as lab:`` (a background thread with its own loop) from
@@ -27,7 +36,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,16 +44,33 @@ from typing import Any, Self
 
 import dns.name
 import dns.zone
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from mxtls.config import CheckConfig
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.lab.dns_server import DnsFault, DnsServer
-from mxtls.lab.scenarios import LOGICAL_PORTS, SCENARIOS, CertSpec, HostSpec, Scenario
+from mxtls.lab.dnssec import DnssecMode, SignedLab, sign_lab
+from mxtls.lab.https_server import MTA_STS_PATH, HttpsServer, HttpsSite, policy_response
+from mxtls.lab.scenarios import (
+    HTTPS_PORT,
+    LOGICAL_PORTS,
+    SCENARIOS,
+    TLSA_PORT,
+    CertSpec,
+    HostSpec,
+    MtaStsSpec,
+    Scenario,
+    TlsaSpec,
+)
 from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpServer
+from mxtls.protocol.tlsa import generate_tlsa
 
 ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
 DNS_HOST = "127.0.0.1"
 PORT_ATTEMPTS = 10  # tries to find three port numbers free on every lab address
+POLICY_HOST_OCTET = 250  # mta-sts.<domain> lives at 127.77.<scenario>.250
+OTHER_KEY_SLOT = 97  # a key no lab server uses (TLSA records that must not match)
+TRUST_ANCHOR_FILE = "lab-trust-anchor.txt"
 START_TIMEOUT_S = 30.0  # sync start() gives up after this
 STOP_TIMEOUT_S = 10.0
 ZONE_TTL_S = 300
@@ -63,6 +89,18 @@ class LabHost:
     nosni_cert: Issued | None
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyHost:
+    """An MTA-STS policy host as started: ``mta-sts.<domain>``, its address and certificate."""
+
+    name: str
+    domain: str
+    spec: MtaStsSpec
+    address: str
+    cert: Issued
+    policy: str  # the policy text (what ``serving`` does with it is the spec's business)
+
+
 class Lab:
     """A real local mail world for the scenarios (all of :data:`SCENARIOS` by default).
 
@@ -70,7 +108,7 @@ class Lab:
         scenarios: the rows to serve (a subset starts faster).
         now: the CA's clock; certificates' validity is relative to it.
         ipv6: give the host that asks for it an AAAA ``::1`` (if ``::1`` works here).
-        lifetime: bound on any SMTP connection, seconds.
+        lifetime: bound on any SMTP or HTTPS connection, seconds.
         latency: simulated round trip per SMTP exchange, seconds (benchmarks).
     """
 
@@ -96,10 +134,13 @@ class Lab:
         self.latency = latency
         self.notes: list[str] = []  # what the lab had to leave out on this machine
         self.hosts: dict[str, LabHost] = {}
+        self.policy_hosts: dict[str, PolicyHost] = {}
+        self.dnssec: SignedLab | None = None  # the zone keys, once started
         self._port_map: dict[int, int] = {}
         self._workdir: Path | None = None
         self._dns: DnsServer | None = None
         self._smtp: SmtpServer | None = None
+        self._https: HttpsServer | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -112,9 +153,19 @@ class Lab:
 
     @property
     def port_map(self) -> dict[int, int]:
-        """Logical port (25, 465, 587) -> the local port every lab host listens on."""
+        """Logical port (25, 465, 587, 443) -> the local port every lab host listens on."""
         self._require_started()
         return dict(self._port_map)
+
+    @property
+    def https_port(self) -> int:
+        """The local port of every MTA-STS policy host (logical port 443)."""
+        return self.port_map[HTTPS_PORT]
+
+    @property
+    def trust_anchor(self) -> Path:
+        """File with ``lab.``'s DS record in zone-file form: the DNSSEC trust anchor."""
+        return self._require_started() / TRUST_ANCHOR_FILE
 
     @property
     def ca_file(self) -> Path:
@@ -146,18 +197,27 @@ class Lab:
         return self.addresses(host)[0]
 
     def addresses(self, host: str) -> tuple[str, ...]:
-        """All addresses (IPv4 first, then ``::1`` if any) of ``host``."""
+        """All addresses (IPv4 first, then ``::1`` if any) of ``host`` (MX or policy host)."""
+        name = host.rstrip(".").lower()
+        if name in self.policy_hosts:
+            return (self.policy_hosts[name].address,)
         try:
-            return self.hosts[host.rstrip(".").lower()].addresses
+            return self.hosts[name].addresses
         except KeyError:
             raise KeyError(f"not a lab host: {host}") from None
 
     def check_config(self, **overrides: Any) -> CheckConfig:
-        """A :class:`CheckConfig` aimed at the lab (resolver, trust store, port map)."""
+        """A :class:`CheckConfig` aimed at the lab (resolver, trust store, port map, anchor).
+
+        DNSSEC is validated in-process from :attr:`trust_anchor`: the lab's
+        server is authoritative only and never sets the AD bit.
+        """
         fields: dict[str, Any] = {
             "nameservers": (self.nameserver,),
             "ca_file": self.ca_file,
             "port_map": tuple(sorted(self.port_map.items())),
+            "dnssec_validate": True,
+            "trust_anchor": self.trust_anchor,
         }
         fields.update(overrides)
         return CheckConfig(**fields)
@@ -184,6 +244,13 @@ class Lab:
             raise RuntimeError("the lab is not started")
         return self._smtp
 
+    @property
+    def https_server(self) -> HttpsServer:
+        """The HTTPS listeners of the MTA-STS policy hosts."""
+        if self._https is None:
+            raise RuntimeError("the lab is not started")
+        return self._https
+
     def _require_started(self) -> Path:
         if self._workdir is None:
             raise RuntimeError("the lab is not started")
@@ -204,7 +271,7 @@ class Lab:
         await self.aclose()
 
     async def astart(self) -> None:
-        """Issue certificates, bind every listener and the DNS server.
+        """Issue certificates, bind every listener, sign the zones, start the DNS server.
 
         Raises:
             OSError: no set of ports could be bound on every lab address.
@@ -212,14 +279,18 @@ class Lab:
         if self._workdir is not None:
             raise RuntimeError("the lab is already started")
         self._workdir = Path(tempfile.mkdtemp(prefix="mxtls-lab-"))
-        self.hosts, self.notes = {}, []
+        self.hosts, self.policy_hosts, self.notes = {}, {}, []
         try:
             self.ca.write_root(self._workdir / "lab-root.pem")
             self.rogue_ca.write_root(self._workdir / "rogue-root.pem")
             self._plan_hosts()
             self._smtp = SmtpServer(self._workdir, lifetime=self.lifetime, latency=self.latency)
             await self._bind_smtp()
-            self._dns = DnsServer(self._zones(), faults=self._faults())
+            self._https = HttpsServer(self._workdir, lifetime=self.lifetime)
+            await self._bind_https()
+            zones = self._zones()
+            (self._workdir / TRUST_ANCHOR_FILE).write_text(self._signed().trust_anchor())
+            self._dns = DnsServer(zones, faults=self._faults())
             await self._dns.start(DNS_HOST, 0)
         except BaseException:
             await self.aclose()
@@ -233,6 +304,9 @@ class Lab:
         if self._smtp is not None:
             await self._smtp.close()
             self._smtp = None
+        if self._https is not None:
+            await self._https.close()
+            self._https = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -326,6 +400,20 @@ class Lab:
                     certs=certs,
                     nosni_cert=nosni,
                 )
+            if sc.mta_sts is not None:
+                self._plan_policy_host(sc, sc.mta_sts, n)
+
+    def _plan_policy_host(self, sc: Scenario, spec: MtaStsSpec, n: int) -> None:
+        name = f"mta-sts.{sc.domain}"
+        mx_hosts = [h.name.rstrip(".").lower() for h in sc.hosts]
+        self.policy_hosts[name] = PolicyHost(
+            name=name,
+            domain=sc.domain,
+            spec=spec,
+            address=f"{ADDRESS_PREFIX}.{n}.{POLICY_HOST_OCTET}",
+            cert=self._issue(spec.cert, name, 0),
+            policy=spec.policy_text(mx_hosts),
+        )
 
     def _issue_all(self, spec: HostSpec, name: str, count: int) -> tuple[Issued, ...]:
         if not spec.cert.per_address:
@@ -383,17 +471,79 @@ class Lab:
             for logical in LOGICAL_PORTS:
                 if logical not in chosen:  # no host listens there: any closed port will do
                     chosen[logical] = _free_port()
+            if len(set(chosen.values())) < len(chosen):  # a stand-in hit a used number
+                await smtp.close()
+                continue
             self._port_map = chosen
             return
         raise OSError("no set of SMTP ports is free on every lab address") from last_error
 
+    async def _bind_https(self) -> None:
+        """One HTTPS listener per policy host, all on one local port (logical 443)."""
+        https = self.https_server
+        for host in self.policy_hosts.values():
+            response = policy_response(host.spec.serving, host.policy, host.name)
+            https.add_site(
+                HttpsSite(host=host.name, cert=host.cert, routes={MTA_STS_PATH: response})
+            )
+        taken = set(self._port_map.values())
+        last_error: OSError | None = None
+        for _ in range(PORT_ATTEMPTS):
+            port = 0
+            try:
+                for host in self.policy_hosts.values():
+                    port = (await https.listen(host.address, port, host.name)).port
+                    if port in taken:  # keep the four logical ports apart
+                        raise OSError(f"port {port} is already an SMTP port")
+            except OSError as exc:
+                last_error = exc
+                await https.close()
+                continue
+            if not port:  # no policy host: any closed port will do
+                port = _free_port()
+                if port in taken:
+                    continue
+            self._port_map[HTTPS_PORT] = port
+            return
+        raise OSError("no HTTPS port is free on every policy host address") from last_error
+
     def _zones(self) -> list[dns.zone.Zone]:
-        zones = [dns.zone.from_text(_parent_zone_text(self._scenarios), "lab.", relativize=False)]
+        """``lab.`` and every scenario zone, signed as the rows say."""
+        parent = dns.zone.from_text(_parent_zone_text(self._scenarios), "lab.", relativize=False)
+        children: dict[dns.name.Name, tuple[dns.zone.Zone, DnssecMode]] = {}
         for sc in self._scenarios.values():
-            text = _scenario_zone_text(sc, self.hosts)
+            text = _scenario_zone_text(sc, self.hosts, self.policy_hosts, self._tlsa_line)
             text = _IP_PLACEHOLDER.sub(lambda m: self.address(m.group(1)), text)
-            zones.append(dns.zone.from_text(text, sc.domain + ".", relativize=False))
-        return zones
+            zone = dns.zone.from_text(text, sc.domain + ".", relativize=False)
+            assert zone.origin is not None
+            children[zone.origin] = (zone, sc.dnssec)
+        self.dnssec = sign_lab(parent, children, now=self.now, ttl=ZONE_TTL_S)
+        return [parent, *(zone for zone, _ in children.values())]
+
+    def _signed(self) -> SignedLab:
+        if self.dnssec is None:
+            raise RuntimeError("the lab's zones are not signed yet")
+        return self.dnssec
+
+    def _tlsa_line(self, host: LabHost, spec: TlsaSpec) -> str:
+        """``_25._tcp.HOST. TLSA u s m data`` for the certificate ``spec`` names."""
+        issued = host.certs[0]
+        own_ca, other_ca = (
+            (self.rogue_ca, self.ca)
+            if host.spec.cert.issuer == "rogue"
+            else (self.ca, self.rogue_ca)
+        )
+        match spec.of:
+            case "leaf":
+                cert = issued.cert
+            case "issuer":
+                cert = own_ca.intermediate
+            case "other":
+                cert = other_ca.issue([host.name], key_slot=OTHER_KEY_SLOT).cert
+            case "other_issuer":
+                cert = other_ca.intermediate
+        data = generate_tlsa(cert.public_bytes(Encoding.DER), spec.usage, spec.selector, spec.mtype)
+        return f"_{TLSA_PORT}._tcp.{host.name}. TLSA {data}"
 
     def _faults(self) -> dict[dns.name.Name, DnsFault]:
         return {
@@ -425,13 +575,27 @@ def _parent_zone_text(scenarios: dict[str, Scenario]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _scenario_zone_text(sc: Scenario, hosts: dict[str, LabHost]) -> str:
+def _txt(text: str) -> str:
+    """One TXT character-string in zone-file syntax (RFC 1035 §5.1 quoting)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _scenario_zone_text(
+    sc: Scenario,
+    hosts: dict[str, LabHost],
+    policy_hosts: dict[str, PolicyHost],
+    tlsa_line: Callable[[LabHost, TlsaSpec], str],
+) -> str:
     domain = sc.domain
     lines = _soa_ns()
     if sc.caa:
         lines.append('@ CAA 0 issue "mxtls.lab"')
     if sc.tls_rpt:
         lines.append(f'_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"')
+    if sc.mta_sts is not None:
+        lines += [f"_mta-sts TXT {_txt(t)}" for t in sc.mta_sts.txt]
+        policy = policy_hosts[f"mta-sts.{domain}"]
+        lines.append(f"{policy.name}. A {policy.address}")
     own = [h for h in hosts.values() if h.domain == domain]
     if sc.mx is None:
         lines += [f"@ MX {10 * (i + 1)} {h.name}." for i, h in enumerate(own)]
@@ -444,6 +608,7 @@ def _scenario_zone_text(sc: Scenario, hosts: dict[str, LabHost]) -> str:
             raise ValueError(f"lab host {h.name} is outside its domain {domain}")
         for addr in h.addresses:
             lines.append(f"{h.name}. {'AAAA' if ':' in addr else 'A'} {addr}")
+        lines += [tlsa_line(h, spec) for spec in h.spec.tlsa]
     lines += list(sc.records)
     return "\n".join(lines) + "\n"
 
