@@ -11,15 +11,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mxtls.checks.cert import check_certificate
+from mxtls.checks.dane import check_dane, tlsa_status
+from mxtls.checks.deep_tls import check_deep
 from mxtls.checks.dns import check_lookups
+from mxtls.checks.dnssec import check_dnssec
 from mxtls.checks.mta_sts import check_mta_sts
 from mxtls.checks.run import run_checks, sort_findings
 from mxtls.checks.tls_rpt import check_tls_rpt
 from mxtls.checks.verdict import DaneHost, compose_verdict
-from mxtls.models.findings import Finding
+from mxtls.checks.vulns import check_vulns
+from mxtls.models.dane import DaneObservation
+from mxtls.models.deep import DeepScan
+from mxtls.models.dnssec import DnssecResult, DnssecStatus
+from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import Discovery, EndpointObservation
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
+from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
 from mxtls.trust import TrustStore
 
 
@@ -31,7 +40,10 @@ class RunObservations:
     endpoints: Sequence[EndpointObservation]
     mta_sts: MtaStsObservation | None = None
     tls_rpt: TlsRptObservation | None = None
-    dane_hosts: Mapping[str, DaneHost] = field(default_factory=dict)
+    dnssec: Sequence[DnssecResult] = ()
+    host_dnssec: Mapping[str, DnssecStatus] = field(default_factory=dict)
+    dane: DaneObservation | None = None
+    deep: Sequence[DeepScan] = ()
     extra_findings: Sequence[Finding] = ()
 
 
@@ -50,7 +62,91 @@ def judge(
         if obs.tls_rpt is not None:
             findings.extend(check_lookups(domain, [obs.tls_rpt.txt]))
             findings.extend(check_tls_rpt(obs.tls_rpt))
+        tlsa_results = [lk.dnssec for lk in obs.dane.lookups if lk.dnssec] if obs.dane else []
+        findings.extend(check_dnssec([*obs.dnssec, *tlsa_results], domain=domain))
+        if obs.dane is not None:
+            for lookup in obs.dane.lookups:
+                findings.extend(check_lookups(lookup.host, [lookup.answer, *lookup.attempts]))
+            findings.extend(check_dane(obs.dane, mx_dnssec=obs.host_dnssec))
+    findings.extend(judge_deep(obs, now=now, warn_days=warn_days, trust=trust))
+    dane_hosts = dane_hosts_from(obs.dane, obs.host_dnssec) if obs.dane else {}
     verdict, implied = compose_verdict(
-        obs.discovery, obs.endpoints, findings, obs.mta_sts, obs.dane_hosts
+        obs.discovery, obs.endpoints, findings, obs.mta_sts, dane_hosts
     )
     return sort_findings([*findings, *implied]), verdict
+
+
+def dane_hosts_from(
+    dane: DaneObservation, host_dnssec: Mapping[str, DnssecStatus]
+) -> dict[str, DaneHost]:
+    """Per MX host: does DANE apply on port 25, and did each endpoint authenticate?
+
+    RFC 7672 §2.2: DANE applies when the TLSA RRset is DNSSEC-secure and has
+    at least one usable record; otherwise the sender falls back to
+    opportunistic TLS (§2.2.1).
+    """
+    out: dict[str, DaneHost] = {}
+    for lookup in dane.lookups:
+        if lookup.port != 25:
+            continue
+        status = tlsa_status(lookup, host_dnssec.get(lookup.host))
+        usable = []
+        for text in lookup.records:
+            try:
+                if usable_for_smtp(TlsaRecord.parse(text))[0]:
+                    usable.append(text)
+            except TlsaSyntaxError:
+                continue
+        applies = status == "secure" and bool(usable)
+        if applies:
+            reason = f"{len(usable)} usable secure TLSA record(s)"
+        elif not lookup.records:
+            reason = "no TLSA records"
+        elif status != "secure":
+            reason = f"TLSA records not DNSSEC-secure ({status})"
+        else:
+            reason = "no usable TLSA record"
+        endpoints = {
+            (r.ip, r.port): (
+                r.authenticated,
+                f"matched {r.matched_record}" if r.authenticated else "no TLSA record matches",
+            )
+            for r in dane.endpoints
+            if r.host == lookup.host and r.port == 25
+        }
+        out[lookup.host] = DaneHost(applies=applies, reason=reason, endpoints=endpoints)
+    return out
+
+
+def judge_deep(
+    obs: RunObservations, *, now: datetime, warn_days: int, trust: TrustStore
+) -> list[Finding]:
+    """Findings of the deep scans, including the certificate of every key type.
+
+    A server holding both an RSA and an ECDSA certificate shows only one to a
+    given client; the deep scan fetched each, and each is judged like the
+    one of the main handshake (messages name the key type).
+    """
+    findings: list[Finding] = []
+    by_endpoint = {(ep.host, ep.ip, ep.port): ep for ep in obs.endpoints}
+    for scan in obs.deep:
+        target = endpoint_target(scan.host, scan.ip, scan.port)
+        findings.extend(check_deep(scan.tls, target))
+        if scan.vulns is not None:
+            findings.extend(check_vulns(scan.vulns, target))
+        main = by_endpoint.get((scan.host, scan.ip, scan.port))
+        if main is None or main.handshake is None or not main.handshake.chain:
+            continue
+        seen = {main.handshake.chain[0].sha256_fingerprint}
+        for cert in scan.tls.certificates:
+            if not cert.chain or cert.chain[0].sha256_fingerprint in seen:
+                continue
+            seen.add(cert.chain[0].sha256_fingerprint)
+            other = main.model_copy(
+                update={"handshake": main.handshake.model_copy(update={"chain": cert.chain})}
+            )
+            for f in check_certificate(other, now=now, warn_days=warn_days, trust=trust):
+                findings.append(
+                    f.model_copy(update={"message": f"{f.message} ({cert.key_type} certificate)"})
+                )
+    return findings

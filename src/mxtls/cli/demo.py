@@ -27,6 +27,7 @@ from mxtls.render.text import render_text
 
 DEMO_DOMAINS = (
     "good.lab",
+    "secure.lab",
     "expired.lab",
     "wrongname.lab",
     "nochain.lab",
@@ -44,6 +45,10 @@ def lab_config(lab: Lab, *, timeout: float = DEMO_TIMEOUT_S) -> CheckConfig:
         port_map=tuple(sorted(lab.port_map.items())),
         timeouts=Timeouts.uniform(timeout),
         ehlo_name="demo.mxtls.invalid",
+        # The lab's DNS server is authoritative and never sets AD: validate
+        # in-process from the lab's own trust anchor (its signed `lab.` zone).
+        dnssec_validate=True,
+        trust_anchor=lab.trust_anchor,
     )
 
 
@@ -51,7 +56,10 @@ def lab_flags(lab: Lab) -> str:
     """The ``mxtls check`` flags that reach ``lab`` from another terminal."""
     ip, port = lab.nameserver
     maps = " ".join(f"--port-map {a}:{b}" for a, b in sorted(lab.port_map.items()))
-    return f"--nameserver {ip}:{port} {maps} --ca-file {lab.ca_file}"
+    return (
+        f"--nameserver {ip}:{port} {maps} --ca-file {lab.ca_file} "
+        f"--dnssec-validate --trust-anchor {lab.trust_anchor}"
+    )
 
 
 @click.command()
@@ -77,7 +85,7 @@ def demo(
 
     \b
     Examples:
-      mxtls demo                    good.lab and five broken domains
+      mxtls demo                    good.lab, secure.lab and five broken domains
       mxtls demo expired.lab        one domain
       mxtls demo --all              every scenario
       mxtls demo --list             what each lab domain demonstrates

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -19,7 +20,7 @@ from mxtls._version import __version__
 from mxtls.cli.options import build_config, parse_port_map, parse_ports
 from mxtls.config import DEFAULT_PORTS, CheckConfig
 from mxtls.engine.observe import ProgressEvent
-from mxtls.engine.run import check_domain
+from mxtls.engine.run import check_domain, check_host
 from mxtls.errors import MxtlsError
 from mxtls.models.findings import Severity
 from mxtls.models.report import Report
@@ -41,6 +42,17 @@ Exit status: 0 no finding at or above --fail-on (default: error),
 Finding codes are listed in docs/findings.md.
 """
 
+SCAN_EPILOG = """\b
+Examples:
+  mxtls scan-host mx1.example.com            ports 25, 465 and 587
+  mxtls scan-host mx1.example.com:25 --json
+  mxtls scan-host 192.0.2.25:587
+
+\b
+Exit status as for `mxtls check`. The scan opens a few dozen connections
+per port (at most --max-conns at once) and stops when the server throttles.
+"""
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mxtls")
@@ -54,110 +66,161 @@ def cli() -> None:
     """
 
 
+def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by `check` and `scan-host` (names are part of the contract)."""
+    options = [
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print the JSON report (schema mxtls/1)."
+        ),
+        click.option(
+            "--nameserver",
+            "nameservers",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="Send every DNS lookup of the run to this resolver (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="PEM bundle that replaces the default trust store (Mozilla roots).",
+        ),
+        click.option(
+            "--ports",
+            default=",".join(map(str, DEFAULT_PORTS)),
+            show_default=True,
+            metavar="LIST",
+            help="Comma-separated ports; 465 is implicit TLS, others STARTTLS.",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice([s.value for s in Severity]),
+            default="error",
+            show_default=True,
+            help="Exit 1 when a finding of this severity or worse exists.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1, max=600),
+            default=10.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Bound for each network step (connect, banner, command, handshake, DNS).",
+        ),
+        click.option(
+            "--ehlo-name", metavar="NAME", help="Name sent in EHLO/HELO (default: this FQDN)."
+        ),
+        click.option(
+            "--warn-days",
+            type=click.IntRange(min=0),
+            default=30,
+            show_default=True,
+            help="Warn when a certificate expires within this many days.",
+        ),
+        click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines)."),
+        click.option(
+            "--max-conns",
+            type=click.IntRange(min=1, max=32),
+            default=4,
+            show_default=True,
+            help="Most connections open to one address at once.",
+        ),
+        click.option(
+            "--dnssec-validate",
+            is_flag=True,
+            help="Validate DNSSEC in mxtls from a trust anchor, not the resolver's AD bit.",
+        ),
+        click.option(
+            "--trust-anchor",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="DS/DNSKEY zone-file text for --dnssec-validate (default: IANA root KSK).",
+        ),
+        click.option(
+            "--port-map",
+            "port_maps",
+            multiple=True,
+            metavar="PORT:LOCAL",
+            help="Testing: connect to LOCAL when PORT is meant (e.g. 25:10025 for the lab).",
+        ),
+        click.option("-4", "only4", is_flag=True, help="IPv4 addresses only."),
+        click.option("-6", "only6", is_flag=True, help="IPv6 addresses only."),
+        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 @cli.command(epilog=CHECK_EPILOG)
 @click.argument("domain")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report (schema mxtls/1).")
 @click.option(
-    "--nameserver",
-    "nameservers",
-    multiple=True,
-    metavar="HOST[:PORT]",
-    help="Send every DNS lookup of the run to this resolver (repeatable).",
+    "--deep",
+    is_flag=True,
+    help="Also enumerate protocols, ciphers, groups; test known flaws (more connections).",
 )
-@click.option(
-    "--ca-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="PEM bundle that replaces the default trust store (Mozilla roots).",
-)
-@click.option(
-    "--ports",
-    default=",".join(map(str, DEFAULT_PORTS)),
-    show_default=True,
-    metavar="LIST",
-    help="Comma-separated ports; 465 is implicit TLS, others STARTTLS.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.value for s in Severity]),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding of this severity or worse exists.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1, max=600),
-    default=10.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Bound for each network step (connect, banner, command, handshake, DNS).",
-)
-@click.option("--ehlo-name", metavar="NAME", help="Name sent in EHLO/HELO (default: this FQDN).")
-@click.option(
-    "--warn-days",
-    type=click.IntRange(min=0),
-    default=30,
-    show_default=True,
-    help="Warn when a certificate expires within this many days.",
-)
-@click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines).")
-@click.option(
-    "--max-conns",
-    type=click.IntRange(min=1, max=32),
-    default=4,
-    show_default=True,
-    help="Most connections open to one address at once.",
-)
-@click.option(
-    "--port-map",
-    "port_maps",
-    multiple=True,
-    metavar="PORT:LOCAL",
-    help="Testing: connect to LOCAL when PORT is meant (e.g. 25:10025 for the lab).",
-)
-@click.option("-4", "only4", is_flag=True, help="IPv4 addresses only.")
-@click.option("-6", "only6", is_flag=True, help="IPv6 addresses only.")
-@click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too).")
-def check(
-    domain: str,
-    as_json: bool,
-    nameservers: tuple[str, ...],
-    ca_file: Path | None,
-    ports: str,
-    fail_on: str,
-    timeout: float,
-    ehlo_name: str | None,
-    warn_days: int,
-    transcript: bool,
-    max_conns: int,
-    port_maps: tuple[str, ...],
-    only4: bool,
-    only6: bool,
-    no_color: bool,
-) -> None:
+@_common_options
+def check(domain: str, deep: bool, **opts: Any) -> None:
     """Check the mail transport security of DOMAIN."""
+    _run_cli(domain, opts, deep=deep, host_mode=False)
+
+
+@cli.command(name="scan-host", epilog=SCAN_EPILOG)
+@click.argument("target", metavar="HOST[:PORT]")
+@_common_options
+def scan_host(target: str, **opts: Any) -> None:
+    """Deep-scan one mail host: protocols, ciphers, groups, certificates, known flaws.
+
+    No MX lookup: HOST is probed directly (a name or an address). With :PORT
+    only that port is scanned, otherwise --ports.
+    """
+    host, port = _split_host_port(target)
+    if port is not None:
+        opts["ports"] = str(port)
+    _run_cli(host, opts, deep=True, host_mode=True)
+
+
+def _split_host_port(target: str) -> tuple[str, int | None]:
+    text = target.strip()
+    if text.startswith("["):  # [2001:db8::1]:25
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise click.UsageError(f"invalid port in {target!r}")
+    return host, int(port) if port else None
+
+
+def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> None:
     try:
         config = build_config(
-            nameservers=nameservers,
-            ca_file=ca_file,
-            ports=parse_ports(ports),
-            port_map=parse_port_map(port_maps),
-            timeout=timeout,
-            ehlo_name=ehlo_name,
-            warn_days=warn_days,
-            max_conns=max_conns,
-            only4=only4,
-            only6=only6,
+            nameservers=opts["nameservers"],
+            ca_file=opts["ca_file"],
+            ports=parse_ports(opts["ports"]),
+            port_map=parse_port_map(opts["port_maps"]),
+            timeout=opts["timeout"],
+            ehlo_name=opts["ehlo_name"],
+            warn_days=opts["warn_days"],
+            max_conns=opts["max_conns"],
+            only4=opts["only4"],
+            only6=opts["only6"],
+            deep=deep,
+            dnssec_validate=opts["dnssec_validate"],
+            trust_anchor=opts["trust_anchor"],
         )
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    stderr = Console(stderr=True, no_color=no_color or None)
-    report = _run_guarded(lambda: _check_with_progress(domain, config, stderr), stderr)
-    if as_json:
+    no_color = opts["no_color"] or None
+    stderr = Console(stderr=True, no_color=no_color)
+    runner = check_host if host_mode else check_domain
+    report = _run_guarded(lambda: _with_progress(runner, name, config, stderr), stderr)
+    if opts["as_json"]:
         click.echo(render_json(report))
     else:
-        out = Console(no_color=no_color or None, highlight=False)
-        render_text(report, out, transcript=transcript)
-    sys.exit(exit_status(report, Severity(fail_on)))
+        out = Console(no_color=no_color, highlight=False)
+        render_text(report, out, transcript=opts["transcript"])
+    sys.exit(exit_status(report, Severity(opts["fail_on"])))
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -167,19 +230,25 @@ def exit_status(report: Report, fail_on: Severity) -> int:
     return EXIT_FINDINGS if report.fails(fail_on) else EXIT_OK
 
 
-def _check_with_progress(domain: str, config: CheckConfig, stderr: Console) -> Report:
+def _with_progress(
+    runner: Callable[..., Coroutine[Any, Any, Report]],
+    name: str,
+    config: CheckConfig,
+    stderr: Console,
+) -> Report:
     if not stderr.is_terminal:
-        return asyncio.run(check_domain(domain, config))
+        return asyncio.run(runner(name, config))
     done = 0
-    with stderr.status(f"checking {domain} …") as status:
+    with stderr.status(f"checking {name} …") as status:
 
         def progress(event: ProgressEvent) -> None:
             nonlocal done
             if event.kind == "endpoint_done":
                 done += 1
-            status.update(f"checking {domain}: {done} endpoints done, last {event.target}")
+            what = f" ({event.detail})" if event.detail else ""
+            status.update(f"checking {name}: {done} probes done, last {event.target}{what}")
 
-        return asyncio.run(check_domain(domain, config, progress=progress))
+        return asyncio.run(runner(name, config, progress=progress))
 
 
 def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:

@@ -61,6 +61,9 @@ def build_config(
     max_conns: int = 4,
     only4: bool = False,
     only6: bool = False,
+    deep: bool = False,
+    dnssec_validate: bool = False,
+    trust_anchor: Path | None = None,
 ) -> CheckConfig:
     """Validate option values and build the run's frozen configuration.
 
@@ -71,6 +74,10 @@ def build_config(
         raise ConfigError("-4 and -6 exclude each other")
     if ca_file is not None and not ca_file.is_file():
         raise ConfigError(f"--ca-file {ca_file}: no such file")
+    if trust_anchor is not None and not trust_anchor.is_file():
+        raise ConfigError(f"--trust-anchor {trust_anchor}: no such file")
+    if trust_anchor is not None and not dnssec_validate:
+        raise ConfigError("--trust-anchor only makes sense with --dnssec-validate")
     config = CheckConfig(
         nameservers=tuple(parse_nameserver(ns) for ns in nameservers),
         ca_file=ca_file,
@@ -81,6 +88,9 @@ def build_config(
         warn_days=warn_days,
         ipv4=not only6,
         ipv6=not only4,
+        deep=deep,
+        dnssec_validate=dnssec_validate,
+        trust_anchor=trust_anchor,
     )
     if ehlo_name:
         config = replace(config, ehlo_name=ehlo_name)

@@ -1,24 +1,38 @@
-"""Run one check: plan → observe (async, concurrent) → judge (pure) → Report."""
+"""Run one check: plan → observe (async, concurrent) → judge (pure) → Report.
+
+Two entry points share the pipeline: :func:`check_domain` (MX discovery and
+the domain's policies) and :func:`check_host` (one mail host, as
+``mxtls scan-host`` does, always with the deep scan).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 import traceback
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from mxtls.checks.judge import RunObservations, judge
 from mxtls.config import CheckConfig
+from mxtls.engine.deep import deep_scan
 from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
 from mxtls.engine.plan import build_discovery, initial_hosts, normalize_domain, resolve_host
+from mxtls.models.dane import DaneObservation, TlsaLookup
+from mxtls.models.deep import DeepScan
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
-from mxtls.models.observations import EndpointObservation, MxHost
+from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.report import HostReport, Report, RunSettings, Summary
 from mxtls.models.verdict import DeliveryVerdict
+from mxtls.net.dane import lookup_tlsa, match_endpoints
 from mxtls.net.dns import RunResolver
+from mxtls.net.dnssec import DnssecProbe
 from mxtls.net.https import observe_mta_sts, observe_tls_rpt
-from mxtls.trust import load_trust_store
+from mxtls.trust import TrustStore, load_trust_store
 
 
 async def check_domain(
@@ -36,98 +50,40 @@ async def check_domain(
         InvalidDomain: ``domain`` is not a usable domain name.
         ConfigError: a configuration value (e.g. the CA file) is unusable.
     """
-    config = config or CheckConfig()
-    started = time.perf_counter()
-    now = config.now or datetime.now(UTC)
+    run = _Run.start(config or CheckConfig(), progress)
     ascii_domain = normalize_domain(domain)
-    trust = load_trust_store(config.ca_file)
-    resolver = RunResolver(config.nameservers, timeout=config.timeouts.dns)
-    limiter = ConnectionLimiter(
-        total=config.limits.total_connections, per_address=config.limits.per_address_connections
-    )
+    mx = await run.resolver.query(ascii_domain, "MX")
+    null_mx, planned = initial_hosts(ascii_domain, mx, run.config)
+    return await run.execute(domain, ascii_domain, mx, null_mx, planned, kind="domain")
 
-    mx = await resolver.query(ascii_domain, "MX")
-    null_mx, planned = initial_hosts(ascii_domain, mx, config)
-    dns_done = time.perf_counter()
 
-    async def host_task(host: MxHost) -> tuple[MxHost, list[EndpointObservation]]:
-        resolved = await resolve_host(host, resolver, config)
-        if progress is not None:
-            addrs = ", ".join(resolved.addresses) or "no address"
-            progress(ProgressEvent("host", resolved.name, addrs))
-        observed = await observe_host(resolved, config, limiter, progress)
-        return resolved, observed
+async def check_host(
+    host: str,
+    config: CheckConfig | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Report:
+    """Check one mail host (a name or an address) on the configured ports.
 
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(host_task(h)) for h in planned]
-        sts_task = tls_rpt_task = None
-        if not null_mx and not mx.failed:
-            sts_task = tg.create_task(observe_mta_sts(ascii_domain, resolver, trust, config))
-            tls_rpt_task = tg.create_task(observe_tls_rpt(ascii_domain, resolver))
-    results = [t.result() for t in tasks]
-    mta_sts: MtaStsObservation | None = sts_task.result() if sts_task else None
-    tls_rpt: TlsRptObservation | None = tls_rpt_task.result() if tls_rpt_task else None
-    observed_at = time.perf_counter()
+    No MX discovery and no domain policies (MTA-STS, TLS-RPT); TLSA and the
+    deep scan apply.
 
-    hosts = [h for h, _ in results]
-    endpoints = [ep for _, eps in results for ep in eps]
-    discovery = build_discovery(ascii_domain, mx, null_mx, hosts)
-    internal_errors = [
-        f"{ep.host}[{ep.ip}]:{ep.port}: {ep.internal_error}"
-        for ep in endpoints
-        if ep.internal_error
-    ]
-    observations = RunObservations(
-        discovery=discovery, endpoints=endpoints, mta_sts=mta_sts, tls_rpt=tls_rpt
-    )
-    verdict = DeliveryVerdict()
+    Raises:
+        InvalidDomain: ``host`` is neither a host name nor an IP address.
+        ConfigError: a configuration value is unusable.
+    """
+    run = _Run.start(config or CheckConfig(), progress)
+    text = host.strip().strip("[]")
     try:
-        findings, verdict = judge(observations, now=now, warn_days=config.warn_days, trust=trust)
-    except Exception:  # boundary: a bug in a check must not lose the observations
-        findings = []
-        internal_errors.append("checks: " + traceback.format_exc(limit=8))
-    finished = time.perf_counter()
-
-    return Report(
-        domain=ascii_domain,
-        input=domain,
-        checked_at=now,
-        duration_ms=round((finished - started) * 1000, 1),
-        findings=findings,
-        summary=_summary(findings, hosts, endpoints),
-        verdict=verdict,
-        mx=mx,
-        null_mx=null_mx,
-        hosts=[
-            HostReport(
-                name=h.name,
-                preference=h.preference,
-                implicit=h.implicit,
-                ip_literal=h.ip_literal,
-                cname_target=h.cname_target,
-                addresses=h.addresses,
-                dns=h,
-                endpoints=eps,
-            )
-            for h, eps in results
-        ],
-        mta_sts=mta_sts,
-        tls_rpt=tls_rpt,
-        settings=RunSettings(
-            ports=list(config.ports),
-            nameservers=[f"{ip}:{port}" for ip, port in config.nameservers],
-            ca_file=str(config.ca_file) if config.ca_file else None,
-            ehlo_name=config.ehlo_name,
-            timeout_s=config.timeouts.command,
-            warn_days=config.warn_days,
-        ),
-        timings_ms={
-            "mx_lookup": round((dns_done - started) * 1000, 1),
-            "hosts": round((observed_at - dns_done) * 1000, 1),
-            "checks": round((finished - observed_at) * 1000, 1),
-        },
-        internal_errors=internal_errors,
-    )
+        ip = str(ipaddress.ip_address(text))
+    except ValueError:
+        name = normalize_domain(text)
+        planned = [MxHost(name=name, preference=0)]
+    else:
+        name = ip
+        planned = [MxHost(name=ip, preference=0, addresses=[ip])]
+    mx = DnsAnswer(qname=name, rdtype="MX", status="NOERROR", records=[f"0 {name}."])
+    return await run.execute(host, name, mx, False, planned, kind="host")
 
 
 def check_domain_sync(
@@ -143,6 +99,200 @@ def check_domain_sync(
         ConfigError: a configuration value is unusable.
     """
     return asyncio.run(check_domain(domain, config, progress=progress))
+
+
+HostResult = tuple[MxHost, list[EndpointObservation], list[TlsaLookup]]
+
+
+@dataclass
+class _Run:
+    """One run's shared things: config, clock, resolver, DNSSEC probe, trust, limits."""
+
+    config: CheckConfig
+    progress: ProgressCallback | None
+    started: float
+    now: datetime
+    trust: TrustStore
+    resolver: RunResolver
+    dnssec: DnssecProbe
+    limiter: ConnectionLimiter
+
+    @classmethod
+    def start(cls, config: CheckConfig, progress: ProgressCallback | None) -> _Run:
+        """Build the run's resources; bad configuration fails here, before any I/O."""
+        return cls(
+            config=config,
+            progress=progress,
+            started=time.perf_counter(),
+            now=config.now or datetime.now(UTC),
+            trust=load_trust_store(config.ca_file),
+            resolver=RunResolver(config.nameservers, timeout=config.timeouts.dns),
+            dnssec=DnssecProbe(config),
+            limiter=ConnectionLimiter(
+                total=config.limits.total_connections,
+                per_address=config.limits.per_address_connections,
+            ),
+        )
+
+    async def host_task(self, host: MxHost) -> HostResult:
+        """Resolve one MX host, then probe it while its TLSA records are looked up."""
+        config = self.config
+        resolved = host if host.addresses else await resolve_host(host, self.resolver, config)
+        if self.progress is not None:
+            addrs = ", ".join(resolved.addresses) or "no address"
+            self.progress(ProgressEvent("host", resolved.name, addrs))
+        if not resolved.addresses:
+            return resolved, [], []
+        is_name = not resolved.ip_literal and not _is_ip(resolved.name)
+        async with asyncio.TaskGroup() as group:
+            lookups = [
+                group.create_task(
+                    lookup_tlsa(
+                        resolved.name,
+                        port,
+                        self.resolver,
+                        self.dnssec,
+                        dnssec_timeout=config.timeouts.dns * 4,
+                    )
+                )
+                for port in dict.fromkeys((25, *config.ports))
+                if is_name  # RFC 7672 §2.2: TLSA applies only under a host name
+            ]
+            observed = group.create_task(
+                observe_host(resolved, config, self.limiter, self.progress)
+            )
+        return resolved, observed.result(), [t.result() for t in lookups]
+
+    async def execute(
+        self,
+        raw: str,
+        name: str,
+        mx: DnsAnswer,
+        null_mx: bool,
+        planned: list[MxHost],
+        *,
+        kind: Literal["domain", "host"],
+    ) -> Report:
+        """Observe the planned hosts (and the domain's policies), judge, report."""
+        config = self.config
+        dns_done = time.perf_counter()
+        with_policies = kind == "domain" and not null_mx and not mx.failed
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(self.host_task(h)) for h in planned]
+            sts_task = tls_rpt_task = None
+            status_tasks: list[asyncio.Task[DnssecResult]] = []
+            if with_policies:
+                sts_task = tg.create_task(observe_mta_sts(name, self.resolver, self.trust, config))
+                tls_rpt_task = tg.create_task(observe_tls_rpt(name, self.resolver))
+                status_tasks.append(tg.create_task(self.dnssec.status(name, "MX")))
+            for h in planned:
+                if not h.ip_literal and not _is_ip(h.name):
+                    rdtype = "A" if config.ipv4 else "AAAA"
+                    status_tasks.append(tg.create_task(self.dnssec.status(h.name, rdtype)))
+        results = [t.result() for t in tasks]
+        mta_sts: MtaStsObservation | None = sts_task.result() if sts_task else None
+        tls_rpt: TlsRptObservation | None = tls_rpt_task.result() if tls_rpt_task else None
+        observed_at = time.perf_counter()
+
+        hosts = [h for h, _, _ in results]
+        endpoints = [ep for _, eps, _ in results for ep in eps]
+        tlsa_lookups = [lk for _, _, lks in results for lk in lks]
+        dnssec_results = [t.result() for t in status_tasks]
+        host_dnssec = {r.qname: r.status for r in dnssec_results if r.rdtype != "MX"}
+        dane = None
+        if not null_mx and tlsa_lookups:
+            dane = DaneObservation(
+                lookups=tlsa_lookups,
+                endpoints=match_endpoints(tlsa_lookups, endpoints, self.now),
+            )
+        deep: list[DeepScan] = []
+        if config.deep or kind == "host":
+            deep = await deep_scan(endpoints, replace(config, deep=True), self.progress)
+        deep_done = time.perf_counter()
+
+        discovery = build_discovery(name, mx, null_mx, hosts)
+        internal_errors = [
+            f"{ep.host}[{ep.ip}]:{ep.port}: {ep.internal_error}"
+            for ep in endpoints
+            if ep.internal_error
+        ]
+        observations = RunObservations(
+            discovery=discovery,
+            endpoints=endpoints,
+            mta_sts=mta_sts,
+            tls_rpt=tls_rpt,
+            dnssec=dnssec_results if kind == "domain" else [],
+            host_dnssec=host_dnssec,
+            dane=dane,
+            deep=deep,
+        )
+        verdict = DeliveryVerdict()
+        try:
+            findings, verdict = judge(
+                observations, now=self.now, warn_days=config.warn_days, trust=self.trust
+            )
+        except Exception:  # boundary: a bug in a check must not lose the observations
+            findings = []
+            internal_errors.append("checks: " + traceback.format_exc(limit=8))
+        if kind == "host":
+            verdict = DeliveryVerdict()  # sender verdicts are about a domain's MX set
+        finished = time.perf_counter()
+
+        return Report(
+            kind=kind,
+            domain=name,
+            input=raw,
+            checked_at=self.now,
+            duration_ms=round((finished - self.started) * 1000, 1),
+            findings=findings,
+            summary=_summary(findings, hosts, endpoints),
+            verdict=verdict,
+            mx=mx,
+            null_mx=null_mx,
+            hosts=[
+                HostReport(
+                    name=h.name,
+                    preference=h.preference,
+                    implicit=h.implicit,
+                    ip_literal=h.ip_literal,
+                    cname_target=h.cname_target,
+                    addresses=h.addresses,
+                    dns=h,
+                    endpoints=eps,
+                    deep=[d for d in deep if d.host == h.name],
+                )
+                for h, eps, _ in results
+            ],
+            mta_sts=mta_sts,
+            tls_rpt=tls_rpt,
+            dnssec=dnssec_results,
+            dane=dane,
+            settings=RunSettings(
+                ports=list(config.ports),
+                nameservers=[f"{ip}:{port}" for ip, port in config.nameservers],
+                ca_file=str(config.ca_file) if config.ca_file else None,
+                ehlo_name=config.ehlo_name,
+                timeout_s=config.timeouts.command,
+                warn_days=config.warn_days,
+                deep=bool(deep) or config.deep,
+                dnssec_mode=self.dnssec.mode,
+            ),
+            timings_ms={
+                "mx_lookup": round((dns_done - self.started) * 1000, 1),
+                "hosts": round((observed_at - dns_done) * 1000, 1),
+                "deep_scan": round((deep_done - observed_at) * 1000, 1),
+                "checks": round((finished - deep_done) * 1000, 1),
+            },
+            internal_errors=internal_errors,
+        )
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _summary(

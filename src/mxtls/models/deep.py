@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mxtls.models.observations import CertificateInfo
+from mxtls.models.vulns import VulnObservation
 
 
 class _Model(BaseModel):
@@ -150,3 +151,13 @@ class DeepScanObservation(_Model):
     def protocol(self, version: VersionLabel) -> ProtocolResult | None:
         """The result for ``version``, if it was probed."""
         return next((p for p in self.protocols if p.version == version), None)
+
+
+class DeepScan(_Model):
+    """The deep scan of one endpoint: TLS enumeration and vulnerability probes."""
+
+    host: str
+    ip: str
+    port: int
+    tls: DeepScanObservation
+    vulns: VulnObservation | None = None

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mxtls.models.dane import DaneObservation
+from mxtls.models.deep import DeepScan
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
@@ -32,6 +35,7 @@ class HostReport(_Model):
     addresses: list[str]
     dns: MxHost
     endpoints: list[EndpointObservation] = Field(default_factory=list)
+    deep: list[DeepScan] = Field(default_factory=list)
 
 
 class Summary(_Model):
@@ -54,12 +58,15 @@ class RunSettings(_Model):
     ehlo_name: str
     timeout_s: float
     warn_days: int
+    deep: bool = False
+    dnssec_mode: Literal["ad", "validate"] = "ad"
 
 
 class Report(_Model):
     """Result of checking one domain."""
 
     schema_: Literal["mxtls/1"] = Field(default="mxtls/1", alias="schema")
+    kind: Literal["domain", "host"] = "domain"
     domain: str
     input: str
     checked_at: datetime
@@ -72,6 +79,8 @@ class Report(_Model):
     hosts: list[HostReport]
     mta_sts: MtaStsObservation | None = None
     tls_rpt: TlsRptObservation | None = None
+    dnssec: list[DnssecResult] = Field(default_factory=list)
+    dane: DaneObservation | None = None
     settings: RunSettings
     timings_ms: dict[str, float] = Field(default_factory=dict)
     internal_errors: list[str] = Field(default_factory=list)

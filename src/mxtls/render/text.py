@@ -15,6 +15,7 @@ from rich.text import Text
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import EndpointObservation
 from mxtls.models.report import HostReport, Report
+from mxtls.render.deep import render_deep
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
@@ -23,11 +24,12 @@ SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 def render_text(report: Report, console: Console, *, transcript: bool = False) -> None:
     """Print ``report`` for a person."""
     console.print(_headline(report))
-    console.print(_verdict_block(report))
+    if report.verdict.senders:
+        console.print(_verdict_block(report))
     if report.null_mx:
         console.print("  null MX (RFC 7505): this domain accepts no mail; nothing was probed.")
     for host in report.hosts:
-        console.print(_host_block(host, report.checked_at))
+        console.print(_host_block(host, report.checked_at, report.kind))
         if transcript:
             for ep in host.endpoints:
                 console.print(_transcript(ep))
@@ -45,8 +47,9 @@ def _headline(report: Report) -> Text:
     text.append(report.domain, style="bold")
     if report.input.strip().rstrip(".").lower() != report.domain:
         text.append(f" ({report.input})")
+    what = "host scan" if report.kind == "host" else f"{s.hosts} MX host{'s' * (s.hosts != 1)}"
     text.append(
-        f" — {s.hosts} MX host{'s' * (s.hosts != 1)}, {s.endpoints} endpoint"
+        f" — {what}, {s.endpoints} endpoint"
         f"{'s' * (s.endpoints != 1)} ({s.endpoints_with_tls} with TLS), "
         f"{report.duration_ms / 1000:.2f} s"
     )
@@ -80,10 +83,13 @@ def _verdict_block(report: Report) -> RenderableType:
     return Group(*lines)
 
 
-def _host_block(host: HostReport, now: datetime) -> RenderableType:
+def _host_block(host: HostReport, now: datetime, kind: str = "domain") -> RenderableType:
     title = Text()
-    title.append("\nMX ", style="dim")
-    title.append(f"{host.preference} " if not host.implicit else "(implicit) ", style="dim")
+    if kind == "host":
+        title.append("\nhost ", style="dim")
+    else:
+        title.append("\nMX ", style="dim")
+        title.append(f"{host.preference} " if not host.implicit else "(implicit) ", style="dim")
     title.append(host.name, style="bold")
     if host.cname_target:
         title.append(f" → CNAME {host.cname_target}", style="yellow")
@@ -100,7 +106,7 @@ def _host_block(host: HostReport, now: datetime) -> RenderableType:
     table.add_column("time", no_wrap=True, justify="right")
     for ep in host.endpoints:
         table.add_row(*_endpoint_row(ep, now))
-    return Group(title, table, *_certificates(host, now))
+    return Group(title, table, *_certificates(host, now), *(render_deep(d) for d in host.deep))
 
 
 def _address(ep: EndpointObservation) -> str:
