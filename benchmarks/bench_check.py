@@ -65,12 +65,15 @@ def start_lab(latency_ms: float) -> tuple[subprocess.Popen[str], CheckConfig]:
     nameservers = [args[i + 1] for i, a in enumerate(args) if a == "--nameserver"]
     maps = [args[i + 1] for i, a in enumerate(args) if a == "--port-map"]
     ca = args[args.index("--ca-file") + 1]
+    anchor = args[args.index("--trust-anchor") + 1] if "--trust-anchor" in args else None
     config = build_config(
         nameservers=nameservers,
         ca_file=Path(ca),
         port_map=parse_port_map(maps),
         timeout=5.0,
         ehlo_name="bench.mxtls.invalid",
+        dnssec_validate=anchor is not None,
+        trust_anchor=Path(anchor) if anchor else None,
     )
     return proc, config
 
@@ -88,7 +91,8 @@ async def measure(domain: str, config: CheckConfig, rounds: int) -> tuple[float,
         t0 = time.perf_counter()
         report = await check_domain(domain, config)
         whole.append(time.perf_counter() - t0)
-        assert not report.findings, report.findings
+        serious = [f for f in report.findings if f.severity != "info"]
+        assert not serious, serious
         singles = []
         for host, ip, port in endpoints:
             t1 = time.perf_counter()
