@@ -26,6 +26,8 @@ def render_text(report: Report, console: Console, *, transcript: bool = False) -
     console.print(_headline(report))
     if report.verdict.senders:
         console.print(_verdict_block(report))
+    if report.kind == "domain" and not report.null_mx:
+        console.print(_policy_block(report))
     if report.null_mx:
         console.print("  null MX (RFC 7505): this domain accepts no mail; nothing was probed.")
     for host in report.hosts:
@@ -80,6 +82,43 @@ def _verdict_block(report: Report) -> RenderableType:
         if sv.applies and sv.sender != "opportunistic":
             line.append(f"  [{sv.policy}]", style="dim")
         lines.append(line)
+    return Group(*lines)
+
+
+def _policy_block(report: Report) -> RenderableType:
+    """What the domain publishes against downgrades: MTA-STS, TLS-RPT, DNSSEC, DANE."""
+    lines: list[Text] = [Text("")]
+    sts = report.mta_sts
+    if sts is not None:
+        if sts.mode is not None:
+            text = (
+                f"MTA-STS  {sts.mode}, id {sts.record_id}, max_age {sts.max_age}, "
+                f"mx {', '.join(sts.mx_patterns) or '—'}"
+            )
+        elif sts.record is not None:
+            text = f"MTA-STS  record {sts.record!r}, policy not usable"
+        else:
+            text = f"MTA-STS  none ({sts.txt.status})"
+        lines.append(Text("  " + text, style="dim"))
+    rpt = report.tls_rpt
+    if rpt is not None:
+        text = f"TLS-RPT  rua {', '.join(rpt.rua)}" if rpt.rua else "TLS-RPT  none or invalid"
+        lines.append(Text("  " + text, style="dim"))
+    statuses = {f"{r.qname}/{r.rdtype}": r.status for r in report.dnssec}
+    if statuses:
+        mode = report.dnssec[0].mode
+        shown = ", ".join(f"{k} {v}" for k, v in statuses.items())
+        lines.append(Text(f"  DNSSEC   ({mode}) {shown}", style="dim"))
+    if report.dane is not None:
+        for lk in report.dane.lookups:
+            if not lk.records:
+                continue
+            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "?")
+            lines.append(
+                Text(
+                    f"  TLSA     {lk.qname} ({status}): {'; '.join(lk.records)[:120]}", style="dim"
+                )
+            )
     return Group(*lines)
 
 
