@@ -25,7 +25,7 @@ from mxtls.models.report import Report
 # Sections of docs/findings.md whose every code must come from a lab server.
 # The TLS protocol/cipher codes and starttls.injection need peers that only
 # the deep-scan tests run (legacy Postfix, record-level doubles: tests/scan);
-# cert.revoked needs OCSP/CRL fetching, which mxtls does not do yet.
+# cert.revoked comes only from a stapled OCSP response (tests/checks/test_judge_deep.py).
 REQUIRED_SECTIONS = (
     "DNS and MX discovery",
     "SMTP dialogue",

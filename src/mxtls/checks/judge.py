@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mxtls.checks.cert import check_certificate
+from mxtls.checks.codes import make_finding
 from mxtls.checks.dane import check_dane, tlsa_status
 from mxtls.checks.deep_tls import check_deep
 from mxtls.checks.dns import check_lookups
@@ -134,6 +135,17 @@ def judge_deep(
         findings.extend(check_deep(scan.tls, target))
         if scan.vulns is not None:
             findings.extend(check_vulns(scan.vulns, target))
+        for cert in scan.tls.certificates:
+            if cert.ocsp_status == "revoked":
+                # RFC 6066 §8: the server itself stapled its CA's answer for this chain.
+                findings.append(
+                    make_finding(
+                        "cert.revoked",
+                        target,
+                        f"{target}: the stapled OCSP response says the {cert.key_type} "
+                        "certificate is revoked",
+                    )
+                )
         main = by_endpoint.get((scan.host, scan.ip, scan.port))
         if main is None or main.handshake is None or not main.handshake.chain:
             continue
