@@ -110,3 +110,10 @@ def test_banner_421_everywhere_is_unreachable_for_everyone() -> None:
         got == {"opportunistic": "unreachable", "mta_sts": "unreachable", "dane": "not_applicable"}
         and implied == set()
     )
+
+
+def test_bogus_dnssec_makes_dane_senders_defer() -> None:
+    # RFC 7672 §2.1.1: a bogus TLSA (or address) answer is a lookup failure.
+    dane = {HOST: DaneHost(True, "TLSA answer is DNSSEC-bogus", refuse="bogus: senders defer")}
+    got, implied = outcomes([endpoint()], [], None, dane)
+    assert got["dane"] == "refuses" and implied == {"delivery.strict_senders_fail"}

@@ -98,6 +98,15 @@ def dane_hosts_from(
                     usable.append(text)
             except TlsaSyntaxError:
                 continue
+        host_status = host_dnssec.get(lookup.host)
+        if status == "bogus" or host_status == "bogus":
+            what = "TLSA" if status == "bogus" else "address"
+            out[lookup.host] = DaneHost(
+                applies=True,
+                reason=f"{what} answer is DNSSEC-bogus",
+                refuse=f"{what} answer is DNSSEC-bogus: DANE senders defer",
+            )
+            continue
         applies = status == "secure" and bool(usable)
         if applies:
             reason = f"{len(usable)} usable secure TLSA record(s)"

@@ -53,11 +53,15 @@ class DaneHost:
         applies: the TLSA RRset is DNSSEC-secure and has a usable record.
         reason: why DANE does or does not apply (shown in the verdict).
         endpoints: (ip, port) -> (authenticated, why) for probed endpoints.
+        refuse: set when a DANE sender must not deliver to the host whatever
+            the endpoints show (RFC 7672 §2.1.1: a bogus TLSA or address
+            answer is a lookup failure, the sender defers).
     """
 
     applies: bool
     reason: str
     endpoints: Mapping[tuple[str, int], tuple[bool, str]] = field(default_factory=dict)
+    refuse: str | None = None
 
 
 def tls_failure(obs: EndpointObservation, codes: set[str]) -> str | None:
@@ -269,6 +273,8 @@ def _dane(
             )
             continue
         bad = [f"{why} on {ip}" for (ip, _), (ok, why) in info.endpoints.items() if not ok]
+        if info.refuse:
+            bad = [info.refuse]
         if bad:
             mx.append(MxVerdict(host=host, delivers=False, refused=True, reason="; ".join(bad)))
         elif not reached.get(host):

@@ -181,10 +181,13 @@ class _Run:
             tasks = [tg.create_task(self.host_task(h)) for h in planned]
             sts_task = tls_rpt_task = None
             status_tasks: list[asyncio.Task[DnssecResult]] = []
+            if kind == "domain" and not null_mx and (with_policies or mx.status == "SERVFAIL"):
+                # A validating resolver answers SERVFAIL for bogus data: the probe
+                # asks again with CD to tell bogus from other failures.
+                status_tasks.append(tg.create_task(self.dnssec.status(name, "MX")))
             if with_policies:
                 sts_task = tg.create_task(observe_mta_sts(name, self.resolver, self.trust, config))
                 tls_rpt_task = tg.create_task(observe_tls_rpt(name, self.resolver))
-                status_tasks.append(tg.create_task(self.dnssec.status(name, "MX")))
             for h in planned:
                 if not h.ip_literal and not _is_ip(h.name):
                     rdtype = "A" if config.ipv4 else "AAAA"
