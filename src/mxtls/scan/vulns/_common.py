@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -86,6 +86,21 @@ class ProbeContext:
     def run(self) -> ProbeRun:
         """Start one probe's bookkeeping."""
         return ProbeRun(self)
+
+    async def run_probe(
+        self,
+        model: type[P],
+        test: Callable[[ProbeContext, ProbeRun, dict[str, object]], Awaitable[bool]],
+    ) -> P:
+        """Run ``test`` within the probe's bounds; ``NotTested`` becomes ``vulnerable=None``."""
+        run = self.run()
+        facts: dict[str, object] = {}
+        try:
+            async with run.bounded():
+                vulnerable = await test(self, run, facts)
+        except NotTested as exc:
+            return run.result(model, None, facts, str(exc))
+        return run.result(model, vulnerable, facts)
 
 
 @dataclass(slots=True)

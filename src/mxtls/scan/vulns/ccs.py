@@ -50,14 +50,7 @@ async def probe_ccs_injection(ctx: ProbeContext) -> CcsInjectionObservation:
         The observation; ``vulnerable`` is None (with the reason) when no TLS
         channel could be opened or the server's answer was not interpretable.
     """
-    run = ctx.run()
-    facts: dict[str, object] = {}
-    try:
-        async with run.bounded():
-            vulnerable = await _test(ctx, run, facts)
-    except NotTested as exc:
-        return run.result(CcsInjectionObservation, None, facts, str(exc))
-    return run.result(CcsInjectionObservation, vulnerable, facts)
+    return await ctx.run_probe(CcsInjectionObservation, _test)
 
 
 async def _test(ctx: ProbeContext, run: ProbeRun, facts: dict[str, object]) -> bool:

@@ -56,14 +56,7 @@ async def probe_heartbleed(ctx: ProbeContext) -> HeartbleedObservation:
         The observation; ``vulnerable`` is None (with the reason) when no TLS
         channel could be opened or the server's answer was not interpretable.
     """
-    run = ctx.run()
-    facts: dict[str, object] = {}
-    try:
-        async with run.bounded():
-            vulnerable = await _test(ctx, run, facts)
-    except NotTested as exc:
-        return run.result(HeartbleedObservation, None, facts, str(exc))
-    return run.result(HeartbleedObservation, vulnerable, facts)
+    return await ctx.run_probe(HeartbleedObservation, _test)
 
 
 async def _test(ctx: ProbeContext, run: ProbeRun, facts: dict[str, object]) -> bool:

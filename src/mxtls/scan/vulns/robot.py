@@ -156,14 +156,7 @@ async def probe_robot(ctx: ProbeContext) -> RobotObservation:
         channel could be opened, a handshake failed midway or the answers were
         inconsistent between the two rounds.
     """
-    run = ctx.run()
-    facts: dict[str, object] = {}
-    try:
-        async with run.bounded():
-            vulnerable = await _test(ctx, run, facts)
-    except NotTested as exc:
-        return run.result(RobotObservation, None, facts, str(exc))
-    return run.result(RobotObservation, vulnerable, facts)
+    return await ctx.run_probe(RobotObservation, _test)
 
 
 async def _test(ctx: ProbeContext, run: ProbeRun, facts: dict[str, object]) -> bool:
