@@ -176,3 +176,19 @@ async def test_postfix_answers_a_hello_with_every_suite(sound_port: int) -> None
     )
     assert result.outcome == "hello"
     assert result.server_hello is not None and result.server_hello.cipher_suite == 0xC02F
+
+
+@pytest.fixture(scope="module")
+def stock_port(credentials: tuple[bytes, bytes, Path]) -> Iterator[int]:
+    """Postfix as Debian ships it: no DH file, OpenSSL picks a group per suite."""
+    yield from _postfix(credentials, {"smtpd_tls_protocols": ">=TLSv1"})
+
+
+async def test_stock_postfix_weak_dh_hides_behind_anonymous_suites(stock_port: int) -> None:
+    # Given a stock Postfix, whose OpenSSL gives 128-bit anonymous suites a
+    # 1024-bit group while DHE-RSA suites get 2048 bits (found by the benchmark
+    # against sslyze, which reports per-suite DH sizes),
+    obs = await deep_scan_endpoint(HOST, "127.0.0.1", 25, _config(stock_port))
+    # then the smallest group is the one reported and judged.
+    assert obs.dh_bits == 1024
+    assert "tls.dh_weak" in {f.code for f in check_deep(obs, TARGET)}

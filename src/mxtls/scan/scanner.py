@@ -50,6 +50,7 @@ from mxtls.scan.enumerate import (
 from mxtls.scan.hello import SKIPPED, HelloResult, send_hello
 
 DEEP_SCAN_TIME_FACTOR = 5  # the whole scan: at most 5 x timeouts.endpoint_total
+MAX_DH_CLASSES = 8  # distinct (anonymous, bits) suite classes asked for their DH group
 TLS_VERSIONS = (
     TlsVersion.SSL3,
     TlsVersion.TLS1_0,
@@ -104,7 +105,7 @@ class _Results:
     protocols: dict[TlsVersion, ProtocolResult] = field(default_factory=dict)
     default: NegotiatedDefault | None = None
     groups: list[GroupScan] = field(default_factory=list)
-    dh_bits: int | None = None
+    dh_bits: int | None = None  # the smallest DH prime seen across suite classes
     behaviour: Behaviour | None = None
     fallback: bool | None = None
     certificates: list[KeyTypeCertificate] = field(default_factory=list)
@@ -228,8 +229,23 @@ def _phase_two(
         return answered(chain)
 
     async def dh(version: TlsVersion, suites: list[int]) -> bool:
-        results.dh_bits = await probe_dh_bits(probe, version, suites, sni)
-        return answered(results.dh_bits)
+        # OpenSSL sizes an automatic DH group by each suite's strength (a stock
+        # Postfix gives 1024-bit groups to 128-bit anonymous suites and 2048 to
+        # DHE-RSA), so one suite per (anonymous, bits) class is asked and the
+        # smallest prime is kept.
+        classes: dict[tuple[bool, int], int] = {}
+        for code in suites:
+            info = CIPHER_SUITES[code]
+            classes.setdefault((info.anonymous, info.bits), code)
+        sizes: list[int] = []
+        ok = True
+        for code in list(classes.values())[:MAX_DH_CLASSES]:
+            bits = await probe_dh_bits(probe, version, [code], sni)
+            ok = answered(bits) and ok
+            if bits is not None:
+                sizes.append(bits)
+        results.dh_bits = min(sizes) if sizes else None
+        return ok
 
     async def fallback(lower: TlsVersion) -> bool:
         results.fallback = await probe_fallback_scsv(probe, lower, results.accepted(lower), sni)
