@@ -25,7 +25,7 @@ EXPECTED = {
 def test_exported_members() -> None:
     assert set(mxtls.__all__) == EXPECTED
     for name in mxtls.__all__:
-        assert hasattr(mxtls, name), name
+        assert hasattr(mxtls, name), name  # lazy names resolve on first use
     # Every public non-module attribute of the package is exported on purpose.
     public = {
         name

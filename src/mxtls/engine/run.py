@@ -17,7 +17,6 @@ from typing import Literal
 
 from mxtls.checks.judge import RunObservations, judge
 from mxtls.config import CheckConfig
-from mxtls.engine.deep import deep_scan
 from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
 from mxtls.engine.plan import build_discovery, initial_hosts, normalize_domain, resolve_host
 from mxtls.models.dane import DaneObservation, TlsaLookup
@@ -31,7 +30,6 @@ from mxtls.models.verdict import DeliveryVerdict
 from mxtls.net.dane import lookup_tlsa, match_endpoints
 from mxtls.net.dns import RunResolver
 from mxtls.net.dnssec import DnssecProbe
-from mxtls.net.https import observe_mta_sts, observe_tls_rpt
 from mxtls.trust import TrustStore, load_trust_store
 
 
@@ -177,6 +175,8 @@ class _Run:
         config = self.config
         dns_done = time.perf_counter()
         with_policies = kind == "domain" and not null_mx and not mx.failed
+        if with_policies:  # imported here: host scans never need the HTTP client
+            from mxtls.net.https import observe_mta_sts, observe_tls_rpt
         async with asyncio.TaskGroup() as tg:
             tasks = [tg.create_task(self.host_task(h)) for h in planned]
             sts_task = tls_rpt_task = None
@@ -210,6 +210,8 @@ class _Run:
             )
         deep: list[DeepScan] = []
         if config.deep or kind == "host":
+            from mxtls.engine.deep import deep_scan
+
             deep = await deep_scan(endpoints, replace(config, deep=True), self.progress)
         deep_done = time.perf_counter()
 
