@@ -43,6 +43,7 @@ def __getattr__(name: str) -> _Any:
     globals()[name] = value
     return value
 
+
 __all__ = [
     "CheckConfig",
     "ConfigError",
