@@ -76,3 +76,16 @@ def test_scan_host_on_a_legacy_postfix(postfix_good: PostfixPeer) -> None:
     deep = doc["hosts"][0]["deep"][0]["tls"]
     accepted = {p["version"] for p in deep["protocols"] if p["support"] == "accepted"}
     assert {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"} <= accepted
+
+
+async def test_deep_scan_checks_dane_for_every_key_type(lab: Lab, lab_cfg: CheckConfig) -> None:
+    # Given an MX with an ECDSA and an RSA certificate, TLSA pinning only the ECDSA key:
+    # a full client gets ECDSA and DANE passes (the plain check is clean),
+    plain = await check_domain("dane-dualkey.lab", lab_cfg)
+    assert [f for f in plain.findings if f.severity != Severity.INFO] == []
+    # but with --deep the RSA certificate, which RSA-only DANE senders get, is matched too.
+    deep = await check_domain("dane-dualkey.lab", replace(lab_cfg, deep=True, ports=(25,)))
+    mismatch = [f for f in deep.findings if f.code == "dane.mismatch"]
+    assert mismatch and all("RSA" in f.message for f in mismatch)
+    assert "delivery.strict_senders_fail" in {f.code for f in deep.findings}
+    assert "cert.sni_differs" not in {f.code for f in deep.findings}

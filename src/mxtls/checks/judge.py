@@ -26,7 +26,7 @@ from mxtls.models.dane import DaneObservation
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
 from mxtls.models.findings import Finding, endpoint_target
-from mxtls.models.observations import Discovery, EndpointObservation
+from mxtls.models.observations import CertificateInfo, Discovery, EndpointObservation
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
@@ -116,14 +116,16 @@ def dane_hosts_from(
             reason = f"TLSA records not DNSSEC-secure ({status})"
         else:
             reason = "no usable TLSA record"
-        endpoints = {
-            (r.ip, r.port): (
-                r.authenticated,
-                f"matched {r.matched_record}" if r.authenticated else "no TLSA record matches",
-            )
-            for r in dane.endpoints
-            if r.host == lookup.host and r.port == 25
-        }
+        endpoints: dict[tuple[str, int], tuple[bool, str]] = {}
+        for r in dane.endpoints:
+            if r.host != lookup.host or r.port != 25:
+                continue
+            # Every certificate an endpoint can present (one per key type) must match.
+            if r.authenticated:
+                endpoints.setdefault((r.ip, r.port), (True, f"matched {r.matched_record}"))
+            else:
+                kind = f" the {r.leaf_key_type} certificate" if r.leaf_key_type else ""
+                endpoints[(r.ip, r.port)] = (False, f"no TLSA record matches{kind}")
         out[lookup.host] = DaneHost(applies=applies, reason=reason, endpoints=endpoints)
     return out
 
@@ -163,11 +165,25 @@ def judge_deep(
             if not cert.chain or cert.chain[0].sha256_fingerprint in seen:
                 continue
             seen.add(cert.chain[0].sha256_fingerprint)
-            other = main.model_copy(
-                update={"handshake": main.handshake.model_copy(update={"chain": cert.chain})}
-            )
+            other = key_type_variant(main, cert.chain)
             for f in check_certificate(other, now=now, warn_days=warn_days, trust=trust):
                 findings.append(
                     f.model_copy(update={"message": f"{f.message} ({cert.key_type} certificate)"})
                 )
     return findings
+
+
+def key_type_variant(
+    main: EndpointObservation, chain: Sequence[CertificateInfo]
+) -> EndpointObservation:
+    """``main`` as a client that got ``chain`` (another key type's certificate) would see it.
+
+    The SNI-less comparison belongs to the main handshake only, so it is dropped.
+    """
+    assert main.handshake is not None
+    return main.model_copy(
+        update={
+            "handshake": main.handshake.model_copy(update={"chain": list(chain)}),
+            "handshake_nosni": None,
+        }
+    )

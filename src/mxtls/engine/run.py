@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
-from mxtls.checks.judge import RunObservations, judge
+from mxtls.checks.judge import RunObservations, judge, key_type_variant
 from mxtls.config import CheckConfig
 from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
 from mxtls.engine.plan import build_discovery, initial_hosts, normalize_domain, resolve_host
-from mxtls.models.dane import DaneObservation, TlsaLookup
+from mxtls.models.dane import DaneEndpointResult, DaneObservation, TlsaLookup
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
@@ -213,6 +213,12 @@ class _Run:
             from mxtls.engine.deep import deep_scan
 
             deep = await deep_scan(endpoints, replace(config, deep=True), self.progress)
+        if dane is not None and deep:
+            dane = dane.model_copy(
+                update={
+                    "endpoints": [*dane.endpoints, *_key_type_dane(deep, endpoints, dane, self.now)]
+                }
+            )
         deep_done = time.perf_counter()
 
         discovery = build_discovery(name, mx, null_mx, hosts)
@@ -290,6 +296,32 @@ class _Run:
             },
             internal_errors=internal_errors,
         )
+
+
+def _key_type_dane(
+    deep: list[DeepScan],
+    endpoints: list[EndpointObservation],
+    dane: DaneObservation,
+    now: datetime,
+) -> list[DaneEndpointResult]:
+    """DANE results for the certificates of other key types the deep scan found.
+
+    A DANE sender offering only RSA gets the RSA certificate; its TLSA match
+    matters as much as the one of the certificate a full client gets.
+    """
+    by_endpoint = {(ep.host, ep.ip, ep.port): ep for ep in endpoints}
+    out: list[DaneEndpointResult] = []
+    for scan in deep:
+        main = by_endpoint.get((scan.host, scan.ip, scan.port))
+        if main is None or main.handshake is None or not main.handshake.chain:
+            continue
+        seen = {main.handshake.chain[0].sha256_fingerprint}
+        for cert in scan.tls.certificates:
+            if cert.chain and cert.chain[0].sha256_fingerprint not in seen:
+                seen.add(cert.chain[0].sha256_fingerprint)
+                variant = key_type_variant(main, cert.chain)
+                out.extend(match_endpoints(dane.lookups, [variant], now))
+    return out
 
 
 def _is_ip(name: str) -> bool:

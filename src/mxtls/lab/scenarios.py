@@ -141,7 +141,9 @@ class HostSpec:
         addresses: how many IPv4 loopback addresses (``127.77.<n>.<m>``).
         ipv6: also listen on ``::1`` and publish an AAAA (at most one host).
         in_dns: publish A/AAAA records for ``name``.
-        tlsa: TLSA records at ``_25._tcp.<name>``.
+        tlsa: TLSA records at ``_25._tcp.<name>`` (``of="leaf"`` is ``cert``).
+        second_cert: a certificate of another key type on the same listeners
+            (RSA next to ECDSA); a client that offers only its algorithms gets it.
     """
 
     name: str
@@ -152,6 +154,7 @@ class HostSpec:
     ipv6: bool = False
     in_dns: bool = True
     tlsa: tuple[TlsaSpec, ...] = ()
+    second_cert: CertSpec | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +224,7 @@ def _one(
     addresses: int = 1,
     in_dns: bool = True,
     tlsa: tuple[TlsaSpec, ...] = (),
+    second_cert: CertSpec | None = None,
 ) -> tuple[HostSpec, ...]:
     """A scenario's single MX host, ``mx.<domain>``."""
     host = HostSpec(
@@ -231,6 +235,7 @@ def _one(
         addresses=addresses,
         in_dns=in_dns,
         tlsa=tlsa,
+        second_cert=second_cert,
     )
     return (host,)
 
@@ -666,6 +671,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="signed zone, TLSA 3 1 1 for the leaf and 2 1 1 for the intermediate",
         expected=_codes(),
         hosts=_one("dane-good.lab", tlsa=ROLLOVER),
+        dnssec=_SIGNED,
+    ),
+    Scenario(
+        domain="dane-dualkey.lab",
+        description="ECDSA and RSA certificates; TLSA pins only the ECDSA key (--deep sees it)",
+        expected=_codes(),
+        hosts=_one(
+            "dane-dualkey.lab",
+            second_cert=CertSpec(key="rsa2048"),
+            tlsa=(TlsaSpec(of="leaf"), TlsaSpec(of="other")),
+        ),
         dnssec=_SIGNED,
     ),
     Scenario(

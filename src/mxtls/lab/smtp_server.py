@@ -87,12 +87,15 @@ class SmtpBehaviour:
         cert: chain (leaf first, sent as is) and key for STARTTLS / implicit TLS.
         nosni_cert: served instead of ``cert`` to a client that sends no SNI
             (required for ``sni_cert``; honoured by every TLS mode).
+        second_cert: another key type's chain loaded next to ``cert``
+            (OpenSSL picks by the client's signature algorithms).
     """
 
     mode: SmtpMode = SmtpMode.GOOD
     hostname: str = "mx.lab"
     cert: Issued | None = None
     nosni_cert: Issued | None = None
+    second_cert: Issued | None = None
 
     def __post_init__(self) -> None:
         if self.mode in _TLS_MODES and self.cert is None:
@@ -155,7 +158,7 @@ class SmtpServer:
         self.lifetime = lifetime
         self.latency = latency
         self.listeners: list[Listener] = []
-        self._contexts: dict[tuple[int, int], tuple[ssl.SSLContext, SmtpBehaviour]] = {}
+        self._contexts: dict[tuple[int, int, int], tuple[ssl.SSLContext, SmtpBehaviour]] = {}
         self._files = itertools.count()
         self._group_counts: dict[str, int] = {}
         self._connections: set[_Connection] = set()
@@ -199,11 +202,14 @@ class SmtpServer:
     def _context(self, behaviour: SmtpBehaviour) -> ssl.SSLContext:
         assert behaviour.cert is not None
         nosni = behaviour.nosni_cert
-        cache_key = (id(behaviour.cert), id(nosni))
+        cache_key = (id(behaviour.cert), id(nosni), id(behaviour.second_cert))
         cached = self._contexts.get(cache_key)
         if cached is not None:
             return cached[0]
         context = self._plain_context(behaviour.cert)
+        if behaviour.second_cert is not None:
+            crt, key = behaviour.second_cert.write(self.workdir, f"smtp-{next(self._files)}")
+            context.load_cert_chain(crt, key)
         if nosni is not None:
             other = self._plain_context(nosni)
 

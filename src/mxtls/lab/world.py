@@ -87,6 +87,7 @@ class LabHost:
     addresses: tuple[str, ...]
     certs: tuple[Issued, ...]  # one per address (the same object unless per_address)
     nosni_cert: Issued | None
+    second_cert: Issued | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +393,7 @@ class Lab:
                     addrs.append("::1")
                 certs = self._issue_all(spec, name, len(addrs))
                 nosni = self._issue(spec.nosni_cert, name, 0) if spec.nosni_cert else None
+                second = self._issue(spec.second_cert, name, 0) if spec.second_cert else None
                 self.hosts[name] = LabHost(
                     name=name,
                     domain=sc.domain,
@@ -399,6 +401,7 @@ class Lab:
                     addresses=tuple(addrs),
                     certs=certs,
                     nosni_cert=nosni,
+                    second_cert=second,
                 )
             if sc.mta_sts is not None:
                 self._plan_policy_host(sc, sc.mta_sts, n)
@@ -448,6 +451,7 @@ class Lab:
                         hostname=host.name,
                         cert=host.certs[i],
                         nosni_cert=host.nosni_cert,
+                        second_cert=host.second_cert,
                     )
                     out.append((addr, logical, behaviour, f"{host.name}:{logical}"))
         return out
