@@ -18,6 +18,7 @@ from mxtls.config import CheckConfig
 from mxtls.lab.world import Lab
 
 LAB_START_TIMEOUT_S = 30.0
+LAB_STEP_TIMEOUT_S = 4.0
 
 
 class RunningLab:
@@ -73,11 +74,15 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture(scope="session")
 def lab_cfg(lab: Lab) -> CheckConfig:
-    """A CheckConfig aimed at the lab, with short timeouts (tarpits cost little)."""
-    return lab_config(lab, timeout=2.0)
+    """A CheckConfig aimed at the lab, with short timeouts (tarpits cost little).
+
+    4 s per step: long enough that a loaded 2-core CI machine does not turn a
+    slow-but-working lab exchange into a timeout, short enough for the tarpits.
+    """
+    return lab_config(lab, timeout=LAB_STEP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")
 def lab_cli_flags(lab: Lab) -> list[str]:
     """The `mxtls check` flags that reach the lab."""
-    return lab_flags(lab).split() + ["--timeout", "2"]
+    return lab_flags(lab).split() + ["--timeout", str(LAB_STEP_TIMEOUT_S)]
