@@ -28,27 +28,27 @@ MAX_SSL2_RECORD_BYTES = 2**15 - 1  # SSL 2.0 draft: 15-bit length in the 2-byte 
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
     "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
 )
-_DOWNGRADE_SENTINELS = {
+DOWNGRADE_SENTINELS = {
     b"DOWNGRD\x01": TlsVersion.TLS1_2,
     b"DOWNGRD\x00": TlsVersion.TLS1_1,
 }
 
-_CT_CHANGE_CIPHER_SPEC = 20
-_CT_ALERT = 21
-_CT_HANDSHAKE = 22
-_CT_APPLICATION_DATA = 23
-_CT_HEARTBEAT = 24
-_CONTENT_TYPES = frozenset({20, 21, 22, 23, 24})
+CT_CHANGE_CIPHER_SPEC = 20
+CT_ALERT = 21
+CT_HANDSHAKE = 22
+CT_APPLICATION_DATA = 23
+CT_HEARTBEAT = 24
+CONTENT_TYPES = frozenset({20, 21, 22, 23, 24})
 
-_HS_CLIENT_HELLO = 1
-_HS_SERVER_HELLO = 2
-_HS_CERTIFICATE = 11
-_HS_SERVER_KEY_EXCHANGE = 12
-_HS_SERVER_HELLO_DONE = 14
+HS_CLIENT_HELLO = 1
+HS_SERVER_HELLO = 2
+HS_CERTIFICATE = 11
+HS_SERVER_KEY_EXCHANGE = 12
+HS_SERVER_HELLO_DONE = 14
 
-_SSL2_MT_ERROR = 0
-_SSL2_MT_CLIENT_HELLO = 1
-_SSL2_MT_SERVER_HELLO = 4
+SSL2_MT_ERROR = 0
+SSL2_MT_CLIENT_HELLO = 1
+SSL2_MT_SERVER_HELLO = 4
 
 
 class TlsWireError(Exception):
@@ -63,7 +63,7 @@ class TlsWireError(Exception):
         self.offending = bytes(offending[:80])
 
 
-class _Cursor:
+class Cursor:
     """Reads big-endian integers and length-prefixed vectors, raising TlsWireError."""
 
     __slots__ = ("_data", "_pos", "_what")
@@ -106,22 +106,22 @@ class _Cursor:
             raise self._fail(f"{self.remaining} trailing bytes")
 
 
-def _u16(value: int) -> bytes:
+def u16(value: int) -> bytes:
     return value.to_bytes(2, "big")
 
 
-def _u24(value: int) -> bytes:
+def u24(value: int) -> bytes:
     return value.to_bytes(3, "big")
 
 
-def _vec(size: int, body: bytes) -> bytes:
+def vec(size: int, body: bytes) -> bytes:
     if len(body) >= 1 << (8 * size):
         raise ValueError(f"vector of {len(body)} bytes does not fit a {size}-byte length")
     return len(body).to_bytes(size, "big") + body
 
 
-def _u16s(values: Sequence[int]) -> bytes:
-    return b"".join(_u16(v) for v in values)
+def u16s(values: Sequence[int]) -> bytes:
+    return b"".join(u16(v) for v in values)
 
 
 # --- extensions ------------------------------------------------------------------------
@@ -152,45 +152,45 @@ class Extension:
 
     def to_bytes(self) -> bytes:
         """The extension as type, length and body."""
-        return _u16(self.type) + _vec(2, self.data)
+        return u16(self.type) + vec(2, self.data)
 
     @staticmethod
     def server_name(host: str) -> Extension:
         """SNI with one host_name (RFC 6066 §3); ``host`` is an A-label."""
         name = host.encode("ascii")
-        return Extension(type=ExtensionType.SERVER_NAME, data=_vec(2, b"\x00" + _vec(2, name)))
+        return Extension(type=ExtensionType.SERVER_NAME, data=vec(2, b"\x00" + vec(2, name)))
 
     @staticmethod
     def supported_groups(groups: Sequence[int]) -> Extension:
         """Named groups in preference order (RFC 8422 §5.1.1, RFC 8446 §4.2.7)."""
-        return Extension(type=ExtensionType.SUPPORTED_GROUPS, data=_vec(2, _u16s(groups)))
+        return Extension(type=ExtensionType.SUPPORTED_GROUPS, data=vec(2, u16s(groups)))
 
     @staticmethod
     def ec_point_formats(formats: Sequence[int] = (0,)) -> Extension:
         """EC point formats; 0 is uncompressed (RFC 8422 §5.1.2)."""
-        return Extension(type=ExtensionType.EC_POINT_FORMATS, data=_vec(1, bytes(formats)))
+        return Extension(type=ExtensionType.EC_POINT_FORMATS, data=vec(1, bytes(formats)))
 
     @staticmethod
     def signature_algorithms(schemes: Sequence[int]) -> Extension:
         """Signature schemes in preference order (RFC 8446 §4.2.3)."""
-        return Extension(type=ExtensionType.SIGNATURE_ALGORITHMS, data=_vec(2, _u16s(schemes)))
+        return Extension(type=ExtensionType.SIGNATURE_ALGORITHMS, data=vec(2, u16s(schemes)))
 
     @staticmethod
     def supported_versions(versions: Sequence[int]) -> Extension:
         """Client supported_versions (RFC 8446 §4.2.1)."""
-        return Extension(type=ExtensionType.SUPPORTED_VERSIONS, data=_vec(1, _u16s(versions)))
+        return Extension(type=ExtensionType.SUPPORTED_VERSIONS, data=vec(1, u16s(versions)))
 
     @staticmethod
     def key_share(entries: Sequence[KeyShareEntry]) -> Extension:
         """Client key_share (RFC 8446 §4.2.8); an empty list asks for a HelloRetryRequest."""
-        body = b"".join(_u16(e.group) + _vec(2, e.key_exchange) for e in entries)
-        return Extension(type=ExtensionType.KEY_SHARE, data=_vec(2, body))
+        body = b"".join(u16(e.group) + vec(2, e.key_exchange) for e in entries)
+        return Extension(type=ExtensionType.KEY_SHARE, data=vec(2, body))
 
     @staticmethod
     def renegotiation_info(renegotiated_connection: bytes = b"") -> Extension:
         """renegotiation_info; empty on an initial handshake (RFC 5746 §3.2)."""
         return Extension(
-            type=ExtensionType.RENEGOTIATION_INFO, data=_vec(1, renegotiated_connection)
+            type=ExtensionType.RENEGOTIATION_INFO, data=vec(1, renegotiated_connection)
         )
 
     @staticmethod
@@ -216,13 +216,13 @@ class Extension:
     @staticmethod
     def alpn(protocols: Sequence[str]) -> Extension:
         """ALPN protocol names (RFC 7301 §3.1)."""
-        body = b"".join(_vec(1, p.encode("ascii")) for p in protocols)
-        return Extension(type=ExtensionType.ALPN, data=_vec(2, body))
+        body = b"".join(vec(1, p.encode("ascii")) for p in protocols)
+        return Extension(type=ExtensionType.ALPN, data=vec(2, body))
 
     @staticmethod
     def psk_key_exchange_modes(modes: Sequence[int] = (1,)) -> Extension:
         """PSK modes; 1 = psk_dhe_ke (RFC 8446 §4.2.9)."""
-        return Extension(type=ExtensionType.PSK_KEY_EXCHANGE_MODES, data=_vec(1, bytes(modes)))
+        return Extension(type=ExtensionType.PSK_KEY_EXCHANGE_MODES, data=vec(1, bytes(modes)))
 
     @staticmethod
     def encrypt_then_mac() -> Extension:
@@ -235,9 +235,9 @@ class Extension:
         return Extension(type=ExtensionType.PADDING, data=bytes(length))
 
 
-def _decode_server_name(data: bytes) -> str | None:
-    outer = _Cursor(data, "server_name")
-    names = _Cursor(outer.vector(2), "server_name list")
+def decode_server_name(data: bytes) -> str | None:
+    outer = Cursor(data, "server_name")
+    names = Cursor(outer.vector(2), "server_name list")
     outer.done()
     found: str | None = None
     while names.remaining:
@@ -250,16 +250,16 @@ def _decode_server_name(data: bytes) -> str | None:
     return found
 
 
-def _decode_u16_list(data: bytes, size: int, what: str) -> tuple[int, ...]:
-    cur = _Cursor(data, what)
+def decode_u16_list(data: bytes, size: int, what: str) -> tuple[int, ...]:
+    cur = Cursor(data, what)
     values = cur.u16_list(size)
     cur.done()
     return values
 
 
-def _decode_client_key_share(data: bytes) -> tuple[KeyShareEntry, ...]:
-    outer = _Cursor(data, "key_share")
-    cur = _Cursor(outer.vector(2), "key_share entries")
+def decode_client_key_share(data: bytes) -> tuple[KeyShareEntry, ...]:
+    outer = Cursor(data, "key_share")
+    cur = Cursor(outer.vector(2), "key_share entries")
     outer.done()
     entries = []
     while cur.remaining:
@@ -268,27 +268,27 @@ def _decode_client_key_share(data: bytes) -> tuple[KeyShareEntry, ...]:
 
 
 # Bodies validated when a ClientHello is parsed, so its accessors cannot fail later.
-_CLIENT_EXTENSION_DECODERS: dict[int, Callable[[bytes], object]] = {
-    ExtensionType.SERVER_NAME: _decode_server_name,
-    ExtensionType.SUPPORTED_GROUPS: lambda d: _decode_u16_list(d, 2, "supported_groups"),
-    ExtensionType.SIGNATURE_ALGORITHMS: lambda d: _decode_u16_list(d, 2, "signature_algorithms"),
-    ExtensionType.SUPPORTED_VERSIONS: lambda d: _decode_u16_list(d, 1, "supported_versions"),
-    ExtensionType.KEY_SHARE: _decode_client_key_share,
+CLIENT_EXTENSION_DECODERS: dict[int, Callable[[bytes], object]] = {
+    ExtensionType.SERVER_NAME: decode_server_name,
+    ExtensionType.SUPPORTED_GROUPS: lambda d: decode_u16_list(d, 2, "supported_groups"),
+    ExtensionType.SIGNATURE_ALGORITHMS: lambda d: decode_u16_list(d, 2, "signature_algorithms"),
+    ExtensionType.SUPPORTED_VERSIONS: lambda d: decode_u16_list(d, 1, "supported_versions"),
+    ExtensionType.KEY_SHARE: decode_client_key_share,
 }
 
 
-def _parse_extensions(cur: _Cursor, what: str) -> tuple[Extension, ...]:
+def parse_extensions(cur: Cursor, what: str) -> tuple[Extension, ...]:
     """The optional extensions block ending a hello; duplicates are an error."""
     if not cur.remaining:
         return ()
-    block = _Cursor(cur.vector(2), f"{what} extensions")
+    block = Cursor(cur.vector(2), f"{what} extensions")
     cur.done()
     seen: set[int] = set()
     out = []
     while block.remaining:
         ext_type, data = block.uint(2), block.vector(2)
         if ext_type in seen:  # RFC 8446 §4.2, RFC 5246 §7.4.1.4
-            raise TlsWireError(f"{what}: duplicate extension {ext_type}", _u16(ext_type))
+            raise TlsWireError(f"{what}: duplicate extension {ext_type}", u16(ext_type))
         seen.add(ext_type)
         out.append(Extension(type=ext_type, data=data))
     return tuple(out)

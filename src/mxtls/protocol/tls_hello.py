@@ -16,23 +16,23 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
 from mxtls.protocol.tls_codec import (
-    _CLIENT_EXTENSION_DECODERS,
-    _CT_HANDSHAKE,
-    _HS_CLIENT_HELLO,
-    _SSL2_MT_CLIENT_HELLO,
+    CLIENT_EXTENSION_DECODERS,
+    CT_HANDSHAKE,
+    HS_CLIENT_HELLO,
     MAX_PLAINTEXT_FRAGMENT_BYTES,
+    SSL2_MT_CLIENT_HELLO,
+    Cursor,
     Extension,
     KeyShareEntry,
     TlsWireError,
-    _Cursor,
-    _decode_client_key_share,
-    _decode_server_name,
-    _decode_u16_list,
-    _parse_extensions,
-    _u16,
-    _u16s,
-    _u24,
-    _vec,
+    decode_client_key_share,
+    decode_server_name,
+    decode_u16_list,
+    parse_extensions,
+    u16,
+    u16s,
+    u24,
+    vec,
 )
 from mxtls.protocol.tls_registry import (
     TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
@@ -89,22 +89,22 @@ class ClientHello:
     def handshake_bytes(self) -> bytes:
         """The handshake message (type, 24-bit length, body) without record framing."""
         body = (
-            _u16(self.version)
+            u16(self.version)
             + self.random
-            + _vec(1, self.session_id)
-            + _vec(2, _u16s(self.cipher_suites))
-            + _vec(1, bytes(self.compression_methods))
+            + vec(1, self.session_id)
+            + vec(2, u16s(self.cipher_suites))
+            + vec(1, bytes(self.compression_methods))
         )
         if self.extensions:
-            body += _vec(2, b"".join(e.to_bytes() for e in self.extensions))
-        return bytes([_HS_CLIENT_HELLO]) + _u24(len(body)) + body
+            body += vec(2, b"".join(e.to_bytes() for e in self.extensions))
+        return bytes([HS_CLIENT_HELLO]) + u24(len(body)) + body
 
     def to_bytes(self) -> bytes:
         """The hello as handshake record(s), ready to write to the socket."""
         message = self.handshake_bytes()
-        header = bytes([_CT_HANDSHAKE]) + _u16(self.record_version)
+        header = bytes([CT_HANDSHAKE]) + u16(self.record_version)
         return b"".join(
-            header + _vec(2, message[i : i + MAX_PLAINTEXT_FRAGMENT_BYTES])
+            header + vec(2, message[i : i + MAX_PLAINTEXT_FRAGMENT_BYTES])
             for i in range(0, len(message), MAX_PLAINTEXT_FRAGMENT_BYTES)
         )
 
@@ -115,19 +115,19 @@ class ClientHello:
         Raises:
             TlsWireError: not exactly one well-formed ClientHello.
         """
-        cur = _Cursor(data, "ClientHello record")
+        cur = Cursor(data, "ClientHello record")
         record_version: int | None = None
         message = b""
         while cur.remaining:
-            if cur.uint(1) != _CT_HANDSHAKE:
+            if cur.uint(1) != CT_HANDSHAKE:
                 raise TlsWireError("ClientHello: not a handshake record", data[:5])
             version = cur.uint(2)
             record_version = version if record_version is None else record_version
             message += cur.vector(2)
-        msg = _Cursor(message, "ClientHello")
-        if record_version is None or msg.uint(1) != _HS_CLIENT_HELLO:
+        msg = Cursor(message, "ClientHello")
+        if record_version is None or msg.uint(1) != HS_CLIENT_HELLO:
             raise TlsWireError("ClientHello: not a ClientHello message", message[:4])
-        body = _Cursor(msg.vector(3), "ClientHello")
+        body = Cursor(msg.vector(3), "ClientHello")
         msg.done()
         legacy_version = body.uint(2)
         random = body.take(32)
@@ -138,9 +138,9 @@ class ClientHello:
         compression = tuple(body.vector(1))
         if not suites or not compression:
             raise TlsWireError("ClientHello: empty cipher suite or compression list")
-        extensions = _parse_extensions(body, "ClientHello")
+        extensions = parse_extensions(body, "ClientHello")
         for ext in extensions:
-            decoder = _CLIENT_EXTENSION_DECODERS.get(ext.type)
+            decoder = CLIENT_EXTENSION_DECODERS.get(ext.type)
             if decoder is not None:
                 decoder(ext.data)
         return cls(
@@ -161,31 +161,31 @@ class ClientHello:
     def server_name(self) -> str | None:
         """The SNI host name, if any."""
         data = self.extension(ExtensionType.SERVER_NAME)
-        return None if data is None else _decode_server_name(data)
+        return None if data is None else decode_server_name(data)
 
     @property
     def supported_groups(self) -> tuple[int, ...]:
         """Offered groups, in order (empty if the extension is absent)."""
         data = self.extension(ExtensionType.SUPPORTED_GROUPS)
-        return () if data is None else _decode_u16_list(data, 2, "supported_groups")
+        return () if data is None else decode_u16_list(data, 2, "supported_groups")
 
     @property
     def signature_algorithms(self) -> tuple[int, ...]:
         """Offered signature schemes, in order."""
         data = self.extension(ExtensionType.SIGNATURE_ALGORITHMS)
-        return () if data is None else _decode_u16_list(data, 2, "signature_algorithms")
+        return () if data is None else decode_u16_list(data, 2, "signature_algorithms")
 
     @property
     def supported_versions(self) -> tuple[int, ...]:
         """Versions in supported_versions (empty: the offer is ``version`` alone)."""
         data = self.extension(ExtensionType.SUPPORTED_VERSIONS)
-        return () if data is None else _decode_u16_list(data, 1, "supported_versions")
+        return () if data is None else decode_u16_list(data, 1, "supported_versions")
 
     @property
     def key_shares(self) -> tuple[KeyShareEntry, ...]:
         """The key_share entries, in order."""
         data = self.extension(ExtensionType.KEY_SHARE)
-        return () if data is None else _decode_client_key_share(data)
+        return () if data is None else decode_client_key_share(data)
 
 
 DEFAULT_GROUPS: tuple[int, ...] = (
@@ -366,14 +366,14 @@ def build_sslv2_client_hello(
         raise ValueError("offer at least one 24-bit cipher spec")
     specs = b"".join(s.to_bytes(3, "big") for s in cipher_specs)
     body = (
-        bytes([_SSL2_MT_CLIENT_HELLO])
-        + _u16(version)
-        + _u16(len(specs))
-        + _u16(0)  # no session id
-        + _u16(len(chal))
+        bytes([SSL2_MT_CLIENT_HELLO])
+        + u16(version)
+        + u16(len(specs))
+        + u16(0)  # no session id
+        + u16(len(chal))
         + specs
         + chal
     )
     if len(body) > 0x7FFF:
         raise ValueError("SSLv2 CLIENT-HELLO too long")
-    return _u16(0x8000 | len(body)) + body
+    return u16(0x8000 | len(body)) + body

@@ -43,27 +43,27 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from mxtls.protocol.tls_codec import (
-    _CONTENT_TYPES,
-    _CT_ALERT,
-    _CT_CHANGE_CIPHER_SPEC,
-    _CT_HANDSHAKE,
-    _DOWNGRADE_SENTINELS,
-    _HS_CERTIFICATE,
-    _HS_SERVER_HELLO,
-    _HS_SERVER_HELLO_DONE,
-    _HS_SERVER_KEY_EXCHANGE,
-    _SSL2_MT_ERROR,
-    _SSL2_MT_SERVER_HELLO,
+    CONTENT_TYPES,
+    CT_ALERT,
+    CT_CHANGE_CIPHER_SPEC,
+    CT_HANDSHAKE,
+    DOWNGRADE_SENTINELS,
     HELLO_RETRY_REQUEST_RANDOM,
+    HS_CERTIFICATE,
+    HS_SERVER_HELLO,
+    HS_SERVER_HELLO_DONE,
+    HS_SERVER_KEY_EXCHANGE,
     MAX_HANDSHAKE_MESSAGE_BYTES,
     MAX_PLAINTEXT_FRAGMENT_BYTES,
     MAX_RECORD_BYTES,
     MAX_SSL2_RECORD_BYTES,
+    SSL2_MT_ERROR,
+    SSL2_MT_SERVER_HELLO,
+    Cursor,
     Extension,
     KeyShareEntry,
     TlsWireError,
-    _Cursor,
-    _parse_extensions,
+    parse_extensions,
 )
 
 # --- events ----------------------------------------------------------------------------
@@ -126,10 +126,10 @@ class ServerHello:
         Raises:
             TlsWireError: the message is malformed.
         """
-        msg = _Cursor(message, "ServerHello")
-        if msg.uint(1) != _HS_SERVER_HELLO:
+        msg = Cursor(message, "ServerHello")
+        if msg.uint(1) != HS_SERVER_HELLO:
             raise TlsWireError("not a ServerHello message", message[:4])
-        cur = _Cursor(msg.vector(3), "ServerHello")
+        cur = Cursor(msg.vector(3), "ServerHello")
         msg.done()
         version = cur.uint(2)
         random = cur.take(32)
@@ -137,7 +137,7 @@ class ServerHello:
         if len(session_id) > 32:
             raise TlsWireError("ServerHello: session_id longer than 32 bytes", session_id)
         suite, compression = cur.uint(2), cur.uint(1)
-        extensions = _parse_extensions(cur, "ServerHello")
+        extensions = parse_extensions(cur, "ServerHello")
         hrr = random == HELLO_RETRY_REQUEST_RANDOM
         selected: int | None = None
         group: int | None = None
@@ -145,7 +145,7 @@ class ServerHello:
         reneg: bytes | None = None
         ems = False
         for ext in extensions:
-            ext_cur = _Cursor(ext.data, f"ServerHello extension {ext.type}")
+            ext_cur = Cursor(ext.data, f"ServerHello extension {ext.type}")
             if ext.type == ExtensionType.SUPPORTED_VERSIONS:
                 selected = ext_cur.uint(2)
             elif ext.type == ExtensionType.KEY_SHARE:
@@ -171,7 +171,7 @@ class ServerHello:
             renegotiation_info=reneg,
             extended_master_secret=ems,
             is_hello_retry_request=hrr,
-            downgrade_sentinel=None if hrr else _DOWNGRADE_SENTINELS.get(random[-8:]),
+            downgrade_sentinel=None if hrr else DOWNGRADE_SENTINELS.get(random[-8:]),
         )
 
 
@@ -221,7 +221,7 @@ class ServerKeyExchange:
         Raises:
             TlsWireError: the body is too short for DH parameters.
         """
-        cur = _Cursor(self.body, "ServerKeyExchange (DH)")
+        cur = Cursor(self.body, "ServerKeyExchange (DH)")
         prime, generator, public = cur.vector(2), cur.vector(2), cur.vector(2)
         if not prime or not generator or not public:
             raise TlsWireError("ServerKeyExchange (DH): empty parameter", self.body[:16])
@@ -233,7 +233,7 @@ class ServerKeyExchange:
         Raises:
             TlsWireError: the body is too short for ECDH parameters.
         """
-        cur = _Cursor(self.body, "ServerKeyExchange (ECDH)")
+        cur = Cursor(self.body, "ServerKeyExchange (ECDH)")
         curve_type = cur.uint(1)
         if curve_type != 3:
             return EcdhParams(curve_type=curve_type)
@@ -333,8 +333,8 @@ Event = (
 
 
 def _parse_certificate(body: bytes) -> Certificate:
-    outer = _Cursor(body, "Certificate")
-    cur = _Cursor(outer.vector(3), "Certificate list")
+    outer = Cursor(body, "Certificate")
+    cur = Cursor(outer.vector(3), "Certificate list")
     outer.done()
     certs = []
     while cur.remaining:
@@ -346,7 +346,7 @@ def _parse_certificate(body: bytes) -> Certificate:
 
 
 def _parse_sslv2_server_hello(msg: bytes) -> SSLv2ServerHello:
-    cur = _Cursor(msg, "SSLv2 SERVER-HELLO")
+    cur = Cursor(msg, "SSLv2 SERVER-HELLO")
     cur.uint(1)  # message type, checked by the caller
     hit, cert_type, version = cur.uint(1), cur.uint(1), cur.uint(2)
     cert_len, specs_len, conn_len = cur.uint(2), cur.uint(2), cur.uint(2)
@@ -458,7 +458,7 @@ class RecordReader:
             self._framing = "ssl2" if self._buf[0] & 0x80 else "tls"
         if self._framing == "ssl2":
             return self._read_ssl2_record()
-        if self._buf[0] not in _CONTENT_TYPES:
+        if self._buf[0] not in CONTENT_TYPES:
             raise TlsWireError(
                 f"not a TLS record (content type {self._buf[0]})", bytes(self._buf[:80])
             )
@@ -480,17 +480,17 @@ class RecordReader:
         return True
 
     def _dispatch(self, content_type: int, record_version: int, fragment: bytes) -> None:
-        if content_type == _CT_HANDSHAKE and not self._encrypted:
+        if content_type == CT_HANDSHAKE and not self._encrypted:
             if self._record_version is None or not self._handshake:
                 self._record_version = record_version
             self._handshake += fragment
             self._read_handshake_messages()
-        elif content_type == _CT_ALERT and not self._encrypted:
+        elif content_type == CT_ALERT and not self._encrypted:
             self._alert += fragment
             while len(self._alert) >= 2:
                 self._events.append(Alert(level=self._alert[0], description=self._alert[1]))
                 del self._alert[:2]
-        elif content_type == _CT_CHANGE_CIPHER_SPEC:
+        elif content_type == CT_CHANGE_CIPHER_SPEC:
             if fragment != b"\x01":
                 raise TlsWireError("malformed ChangeCipherSpec", fragment)
             self._events.append(ChangeCipherSpec())
@@ -529,14 +529,14 @@ class RecordReader:
 
     def _parse_handshake(self, msg_type: int, message: bytes) -> Event:
         body = message[4:]
-        if msg_type == _HS_SERVER_HELLO:
+        if msg_type == HS_SERVER_HELLO:
             hello = ServerHello.from_bytes(message)
             return replace(hello, record_version=self._record_version)
-        if msg_type == _HS_CERTIFICATE:
+        if msg_type == HS_CERTIFICATE:
             return _parse_certificate(body)
-        if msg_type == _HS_SERVER_KEY_EXCHANGE:
+        if msg_type == HS_SERVER_KEY_EXCHANGE:
             return ServerKeyExchange(body=body)
-        if msg_type == _HS_SERVER_HELLO_DONE:
+        if msg_type == HS_SERVER_HELLO_DONE:
             if body:
                 raise TlsWireError("ServerHelloDone with a body", message[:16])
             return ServerHelloDone()
@@ -561,9 +561,9 @@ class RecordReader:
             return True
         if header != 2 or not record:
             raise TlsWireError("SSLv2: malformed first record", record[:16])
-        if record[0] == _SSL2_MT_SERVER_HELLO:
+        if record[0] == SSL2_MT_SERVER_HELLO:
             self._events.append(_parse_sslv2_server_hello(record))
-        elif record[0] == _SSL2_MT_ERROR and len(record) == 3:
+        elif record[0] == SSL2_MT_ERROR and len(record) == 3:
             self._events.append(SSLv2Error(code=int.from_bytes(record[1:3], "big")))
         else:
             raise TlsWireError(f"SSLv2: unexpected message type {record[0]}", record[:16])
