@@ -7,7 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mxtls.certinfo import describe_certificate
-from mxtls.checks.cert import hostname_matches, presented_names
+from mxtls.checks.cert import presented_names
+from mxtls.names import hostname_matches
 
 from .builders import CA, der_chain
 

@@ -8,7 +8,6 @@ failures classified); the other codes are facts read off the certificates.
 
 from __future__ import annotations
 
-import encodings.idna
 import ipaddress
 import re
 from collections import defaultdict
@@ -22,6 +21,7 @@ from mxtls.checks.chain import ChainAnalysis, ChainVerdict, analyze_chain, is_se
 from mxtls.checks.codes import make_finding
 from mxtls.models.findings import Finding
 from mxtls.models.observations import CertificateInfo, Discovery, EndpointObservation
+from mxtls.names import hostname_matches
 from mxtls.trust import TrustStore
 
 MIN_RSA_DSA_BITS = 2048  # NIST SP 800-131A rev. 2; CA/B Forum BR §6.1.5
@@ -32,52 +32,6 @@ FINGERPRINT_CHARS = 16  # hex digits of a fingerprint shown in messages
 
 
 # ------------------------------------------------------------------ host names
-
-
-def _to_ascii(name: str) -> str | None:
-    """Lower-case A-label form of ``name`` (one trailing dot dropped); None if invalid."""
-    name = name.strip()
-    name = name[:-1] if name.endswith(".") else name
-    if not name:
-        return None
-    labels = []
-    for label in name.split("."):
-        if not label:
-            return None
-        if label.isascii():
-            labels.append(label.lower())
-            continue
-        try:
-            labels.append(encodings.idna.ToASCII(label).decode("ascii").lower())
-        except UnicodeError:
-            return None
-    return ".".join(labels)
-
-
-def hostname_matches(pattern: str, host: str) -> bool:
-    """Does the presented identifier ``pattern`` match the reference name ``host``?
-
-    RFC 6125 §6.4: comparison is case-insensitive on A-labels (U-labels are
-    converted).  §6.4.3: a wildcard is honoured only as the *whole* leftmost
-    label (``*.example.com``), matching exactly one label ("would match
-    foo.example.com but not bar.foo.example.com or example.com").  Partial
-    wildcards (``f*.example.com``) and wildcards elsewhere never match, and,
-    as in OpenSSL, a wildcard needs at least two labels after it (no
-    ``*.com``).
-    """
-    p = _to_ascii(pattern)
-    h = _to_ascii(host)
-    if p is None or h is None or "*" in h:
-        return False
-    if "*" not in p:
-        return p == h
-    p_labels = p.split(".")
-    h_labels = h.split(".")
-    if p_labels[0] != "*" or any("*" in label for label in p_labels[1:]):
-        return False
-    if len(p_labels) < 3 or len(h_labels) != len(p_labels):
-        return False
-    return h_labels[1:] == p_labels[1:]
 
 
 def presented_names(leaf: CertificateInfo) -> list[str]:

@@ -48,6 +48,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import NameOID
 
+from mxtls.names import hostname_matches
+
 if TYPE_CHECKING:
     from dns.rdtypes.ANY.TLSA import TLSA
 
@@ -309,24 +311,6 @@ def _fold(name: str) -> str:
     return name[:-1] if name.endswith(".") else name
 
 
-def _name_matches(pattern: str, host: str) -> bool:
-    """One presented DNS-ID against the reference name (RFC 6125 §6.4, RFC 7672 §3.2.3).
-
-    A wildcard is honoured only as the whole leftmost label and matches
-    exactly one label; it needs at least two labels after it.
-    """
-    pat = _fold(pattern)
-    if not pat or not host:
-        return False
-    if pat.startswith("*."):
-        suffix = pat[1:]
-        if suffix.count(".") < 2 or "*" in suffix:
-            return False
-        label = host[: -len(suffix)] if host.endswith(suffix) else ""
-        return label != "" and "." not in label
-    return "*" not in pat and pat == host
-
-
 def cert_matches_hostname(cert: x509.Certificate, hostname: str) -> bool:
     """Whether the certificate names ``hostname`` (RFC 6125 §6.4, RFC 7672 §3.2.3).
 
@@ -340,13 +324,13 @@ def cert_matches_hostname(cert: x509.Certificate, hostname: str) -> bool:
         except x509.ExtensionNotFound:
             dns_names = []
         if dns_names:
-            return any(_name_matches(n, host) for n in dns_names)
+            return any(hostname_matches(n, host) for n in dns_names)
         cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     except ValueError:  # malformed extensions or subject name nothing
         return False
     for attr in cns:
         value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
-        if _name_matches(value, host):
+        if hostname_matches(value, host):
             return True
     return False
 
