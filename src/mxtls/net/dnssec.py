@@ -42,7 +42,6 @@ import functools
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import dns.asyncquery
@@ -61,8 +60,8 @@ from dns.rdtypes.ANY.DS import DS
 from dns.rdtypes.ANY.NSEC import NSEC
 
 from mxtls.config import CheckConfig
-from mxtls.errors import ConfigError
 from mxtls.models.dnssec import DnssecMode, DnssecResult, DnssecStatus
+from mxtls.trust_anchor import DNSKEY_ZONE_FLAG, TrustAnchor, load_trust_anchor
 
 EDNS_PAYLOAD_BYTES = 1232  # DNS flag day 2020: avoids IP fragmentation
 MAX_ZONE_CUTS = 16  # secure delegations followed below a trust anchor
@@ -72,78 +71,14 @@ MAX_DNSKEYS = 16  # keys accepted in one DNSKEY RRset (KeyTrap, CVE-2023-50387)
 MAX_RRSIGS_PER_RRSET = 8  # signatures tried per RRset (KeyTrap)
 MAX_RRSETS_PER_RESPONSE = 64  # RRsets looked at in one response
 MAX_NAMESERVERS = 3  # resolvers tried for one query, in order
-MAX_ANCHOR_FILE_BYTES = 1 << 20  # a trust anchor file is a few lines
 
 # RFC 8624 §3.1 "MUST/RECOMMENDED validate" algorithms that cryptography implements.
 SUPPORTED_ALGORITHMS = frozenset({5, 7, 8, 10, 13, 14, 15, 16})
 SUPPORTED_DIGESTS = frozenset({1, 2, 4})  # RFC 8624 §3.3: SHA-1, SHA-256, SHA-384
-DNSKEY_ZONE_FLAG = 0x0100  # RFC 4034 §2.1.1: only zone keys sign zone data
-
-# IANA root zone KSKs (https://data.iana.org/root-anchors/root-anchors.xml):
-# KSK-2017 (key tag 20326) and KSK-2024 (key tag 38696), as DS with SHA-256.
-ROOT_TRUST_ANCHORS = """\
-. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D
-. IN DS 38696 8 2 683D2D0ACB8C9B712A1948B27F741219298D0A450D612C483AF444A4C0FB2B16
-"""
 
 _SEVERITY: dict[DnssecStatus, int] = {"secure": 0, "insecure": 1, "indeterminate": 2, "bogus": 3}
 _T = TypeVar("_T")
 _K = TypeVar("_K")
-
-
-@dataclass(frozen=True, slots=True)
-class TrustAnchor:
-    """One DS or DNSKEY record that starts a chain of trust at ``name``."""
-
-    name: dns.name.Name
-    rdata: DS | DNSKEY
-
-
-def load_trust_anchor(path: Path | str | None) -> list[TrustAnchor]:
-    """Read DS/DNSKEY records in zone-file text (``None``: the IANA root KSKs).
-
-    Owner names must be absolute or are taken relative to the root; comments
-    and a TTL or class are allowed (unbound's ``root.key`` format reads).
-
-    Raises:
-        ConfigError: the file cannot be read, does not parse, holds no
-            records or records other than DS and DNSKEY, or a DNSKEY that
-            is not a zone key.
-    """
-    if path is None:
-        text, where = ROOT_TRUST_ANCHORS, "built-in root trust anchor"
-    else:
-        where = f"trust anchor file {str(path)!r}"
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_ANCHOR_FILE_BYTES + 1)
-        except OSError as exc:
-            raise ConfigError(f"cannot read {where}: {exc.strerror or exc}") from None
-        if len(raw) > MAX_ANCHOR_FILE_BYTES:
-            raise ConfigError(f"{where}: larger than {MAX_ANCHOR_FILE_BYTES} bytes")
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise ConfigError(f"{where}: not ASCII zone-file text") from None
-    try:
-        rrsets = dns.zonefile.read_rrsets(text, rdclass=None, default_ttl=0)
-    except (dns.exception.DNSException, ValueError) as exc:
-        raise ConfigError(f"{where}: not DS/DNSKEY zone-file text: {exc}") from None
-    anchors: list[TrustAnchor] = []
-    for rrset in rrsets:
-        for rdata in rrset:
-            if isinstance(rdata, DNSKEY) and rrset.rdtype == dns.rdatatype.DNSKEY:
-                if not rdata.flags & DNSKEY_ZONE_FLAG:
-                    raise ConfigError(f"{where}: DNSKEY for {rrset.name} is not a zone key")
-                anchors.append(TrustAnchor(rrset.name, rdata))
-            elif isinstance(rdata, DS) and rrset.rdtype == dns.rdatatype.DS:
-                anchors.append(TrustAnchor(rrset.name, rdata))
-            else:
-                kind = dns.rdatatype.to_text(rrset.rdtype)
-                raise ConfigError(f"{where}: {kind} record for {rrset.name}; only DS and DNSKEY")
-    if not anchors:
-        raise ConfigError(f"{where}: no DS or DNSKEY record")
-    return anchors
 
 
 @dataclass(frozen=True, slots=True)
