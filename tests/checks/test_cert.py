@@ -318,6 +318,11 @@ def test_caa(caa: object, expected: set[str]) -> None:
     assert all(f.target == HOST for f in findings)
 
 
+def test_caa_not_judged_for_a_host_without_address() -> None:
+    host = mx_host(addresses=[], caa=answer("CAA", "NXDOMAIN"), caa_domain="test")
+    assert check_caa(discovery(host)) == []
+
+
 def test_caa_not_judged_for_ip_literal() -> None:
     host = mx_host(name="192.0.2.10", ip_literal=True, caa=answer("CAA", "NODATA"))
     assert check_caa(discovery(host)) == []

@@ -349,12 +349,13 @@ def check_caa(discovery: Discovery) -> list[Finding]:
     the name towards the root and, finding no CAA RRset on the way, is not
     restricted: any CA may issue for the MX host.  ``MxHost.caa`` is the
     closest RRset found (or the last empty answer); a *failed* CAA lookup is
-    ``dns.error``, not this.
+    ``dns.error``, not this.  A host with no address serves no certificate,
+    so it is not judged (``mx.unresolvable`` says what is wrong with it).
     """
     findings: list[Finding] = []
     for host in discovery.hosts:
         caa = host.caa
-        if host.ip_literal or caa is None or caa.failed or caa.records:
+        if host.ip_literal or not host.addresses or caa is None or caa.failed or caa.records:
             continue
         where = (host.caa_domain or caa.qname).rstrip(".")
         findings.append(
