@@ -9,7 +9,7 @@ from mxtls.checks.codes import make_finding
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding
 
-# A TLSA owner name: "_25._tcp.mx.example" concerns the MX host "mx.example" (RFC 6698 §3).
+# A TLSA owner name: "_25._tcp.mx1.example" concerns the MX host "mx1.example" (RFC 6698 §3).
 _TLSA_PREFIX = re.compile(r"^_\d{1,5}\._(?:tcp|udp|sctp)\.", re.IGNORECASE)
 _HOST_TYPES = frozenset({"A", "AAAA"})
 

@@ -92,7 +92,7 @@ class SmtpBehaviour:
     """
 
     mode: SmtpMode = SmtpMode.GOOD
-    hostname: str = "mx.lab"
+    hostname: str = "mx.default.lab"
     cert: Issued | None = None
     nosni_cert: Issued | None = None
     second_cert: Issued | None = None

@@ -511,7 +511,7 @@ def parse_ehlo(reply: Reply) -> dict[str, list[str]]:
     still send it for old Outlook clients); parameters of a keyword that
     appears twice are merged without duplicates.
 
-    >>> parse_ehlo(Reply(code=250, lines=("mx.example", "SIZE 1000", "AUTH=LOGIN", "STARTTLS")))
+    >>> parse_ehlo(Reply(code=250, lines=("mx1.example", "SIZE 1000", "AUTH=LOGIN", "STARTTLS")))
     {'SIZE': ['1000'], 'AUTH': ['LOGIN'], 'STARTTLS': []}
     """
     caps: dict[str, list[str]] = {}
