@@ -29,10 +29,28 @@ the reasons say so, because it is an easy mistake to make.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+
+from mxtls.protocol.txt_fields import (
+    EXT_NAME,
+    EXT_VALUE,
+    LDH_LABEL,
+    WSP,
+    RecordSyntaxError,
+    split_fields,
+    split_name_value,
+)
+from mxtls.protocol.txt_fields import (
+    SelectionKind as SelectionKind,
+)
+from mxtls.protocol.txt_fields import (
+    TxtSelection as TxtSelection,
+)
+from mxtls.protocol.txt_fields import (
+    select_records as select_records,
+)
 
 MTA_STS_POLICY_MAX_BYTES = 64 * 1024  # RFC 8461 §3.3: senders SHOULD cap the policy at 64 KiB
 MTA_STS_MAX_AGE_MAX_SECONDS = 31_557_600  # RFC 8461 §3.2: max_age ≤ 31557600 s (about one year)
@@ -43,32 +61,15 @@ DNS_NAME_MAX_OCTETS = 253  # RFC 1035 §2.3.4 (255 on the wire, 253 in text with
 
 STS_VERSION = "STSv1"  # RFC 8461 §3.1 and §3.2
 _TXT_PREFIX = "v=" + STS_VERSION
-_WSP = " \t"  # RFC 5234 WSP = SP / HTAB
 
-# RFC 8461 §3.1 / §3.2: ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-_EXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}\Z")
-# RFC 8461 §3.1: sts-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)  (no "=", ";", SP, CTL)
-_TXT_EXT_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+\Z")
 _STS_ID = re.compile(rf"[A-Za-z0-9]{{1,{MTA_STS_ID_MAX_CHARS}}}\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
-# RFC 5321 §4.1.2: sub-domain = Let-dig [Ldh-str]
-_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 # Control characters: RFC 5234 CTL = %x00-1F / %x7F (HTAB is allowed as WSP where WSP is).
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-class MtaStsSyntaxError(ValueError):
-    """A ``_mta-sts`` TXT record or a policy file does not follow RFC 8461.
-
-    Attributes:
-        reasons: every problem found, each naming the rule it breaks.
-        reason: the reasons joined with ``"; "`` (also the ``str()`` of the error).
-    """
-
-    def __init__(self, reason: str, *more: str) -> None:
-        self.reasons: tuple[str, ...] = (reason, *more)
-        self.reason = "; ".join(self.reasons)
-        super().__init__(self.reason)
+class MtaStsSyntaxError(RecordSyntaxError):
+    """A ``_mta-sts`` TXT record or a policy file does not follow RFC 8461."""
 
 
 class MtaStsMode(StrEnum):
@@ -77,78 +78,6 @@ class MtaStsMode(StrEnum):
     ENFORCE = "enforce"
     TESTING = "testing"
     NONE = "none"
-
-
-class SelectionKind(StrEnum):
-    """How many TXT strings of the right version a discovery lookup returned."""
-
-    NONE = "none"
-    ONE = "one"
-    SEVERAL = "several"
-
-
-RecordT = TypeVar("RecordT")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TxtSelection(Generic[RecordT]):
-    """The outcome of the "discard, then exactly one" TXT discovery rule.
-
-    Shared by MTA-STS (RFC 8461 §3.1) and TLS-RPT (RFC 8460 §3), whose rules
-    are worded alike.
-
-    Attributes:
-        kind: none, exactly one, or several candidate strings.
-        candidates: the TXT strings that carry the version tag, in input order.
-        ignored: the strings discarded because they do not.
-        record: the parsed record when ``kind`` is ``ONE`` and it parses.
-        errors: why the single candidate does not parse (empty otherwise).
-    """
-
-    kind: SelectionKind
-    candidates: tuple[str, ...]
-    ignored: tuple[str, ...]
-    record: RecordT | None = None
-    errors: tuple[str, ...] = ()
-
-
-def _split_fields(rest: str) -> list[str] | str:
-    """Split what follows the version tag into ``name=value`` fields.
-
-    Implements ``1*(field-delim field) [field-delim]`` with
-    ``field-delim = *WSP ";" *WSP`` (RFC 8461 §3.1, RFC 8460 §3).  Trailing
-    whitespace after the last field is tolerated.
-
-    Returns:
-        The fields, or a reason string when the delimiters are wrong.
-    """
-    pieces = rest.split(";")
-    if pieces[0].strip(_WSP):
-        return "the version must be followed by ';' before the next field"
-    if len(pieces) == 1:
-        return "no field follows the version"
-    fields = [p.strip(_WSP) for p in pieces[1:]]
-    if fields[-1] == "":
-        fields.pop()  # the optional trailing field-delim
-    if not fields:
-        return "no field follows the version"
-    if "" in fields:
-        return "empty field between two ';'"
-    return fields
-
-
-def _split_name_value(field: str, value_rule: re.Pattern[str]) -> tuple[str, str] | str:
-    """``name=value`` of one TXT field, or a reason naming the broken rule."""
-    name, eq, value = field.partition("=")
-    if not eq:
-        return f"field {field!r} has no '='"
-    if name != name.strip(_WSP) or value != value.strip(_WSP):
-        return f"field {field!r}: no whitespace is allowed around '='"
-    if not _EXT_NAME.match(name):
-        return f"field name {name!r} is not 1-32 letters, digits, '_', '-', '.' starting alnum"
-    if not value_rule.match(value):
-        return f"field {name!r}: value {value!r} must be visible ASCII without '=', ';' or spaces"
-    return name, value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,7 +111,7 @@ class MtaStsRecord:
             raise MtaStsSyntaxError(
                 f"record must start with {_TXT_PREFIX!r} (case-sensitive; RFC 8461 §3.1)"
             )
-        fields = _split_fields(txt[len(_TXT_PREFIX) :])
+        fields = split_fields(txt[len(_TXT_PREFIX) :])
         if isinstance(fields, str):
             raise MtaStsSyntaxError(f"{fields} (RFC 8461 §3.1 sts-field-delim)")
         ids: list[str] = []
@@ -200,7 +129,7 @@ class MtaStsRecord:
                     )
                     ids.append(value)
                 continue
-            split = _split_name_value(field, _TXT_EXT_VALUE)
+            split = split_name_value(field, EXT_VALUE)
             if isinstance(split, str):
                 problems.append(f"{split} (RFC 8461 §3.1 sts-extension)")
             else:
@@ -221,56 +150,6 @@ class MtaStsRecord:
         """The record as it would be published: ``v=STSv1; id=...;``."""
         parts = [_TXT_PREFIX, f"id={self.id}", *(f"{n}={v}" for n, v in self.extensions)]
         return "; ".join(parts) + ";"
-
-
-def _has_version_tag(txt: str, tag: str) -> bool:
-    """True when ``txt`` starts with ``tag`` followed by ``;``, WSP or the end."""
-    if not txt.startswith(tag):
-        return False
-    rest = txt[len(tag) :]
-    return rest == "" or rest[0] in ";" + _WSP
-
-
-def select_records(
-    txts: Iterable[str],
-    tag: str,
-    parse: Callable[[str], RecordT],
-    error_type: type[ValueError],
-) -> TxtSelection[RecordT]:
-    """Apply the shared discovery rule: keep strings tagged ``tag``, then need one.
-
-    Args:
-        txts: every TXT string at the name (each record's strings joined).
-        tag: the version tag, e.g. ``"v=STSv1"``.
-        parse: the record parser for the single candidate.
-        error_type: the syntax error ``parse`` raises; it must have ``reasons``.
-    """
-    candidates: list[str] = []
-    ignored: list[str] = []
-    for txt in txts:
-        (candidates if _has_version_tag(txt, tag) else ignored).append(txt)
-    if not candidates:
-        return TxtSelection(kind=SelectionKind.NONE, candidates=(), ignored=tuple(ignored))
-    if len(candidates) > 1:
-        return TxtSelection(
-            kind=SelectionKind.SEVERAL, candidates=tuple(candidates), ignored=tuple(ignored)
-        )
-    try:
-        record = parse(candidates[0])
-    except error_type as exc:
-        reasons: tuple[str, ...] = getattr(exc, "reasons", (str(exc),))
-        return TxtSelection(
-            kind=SelectionKind.ONE,
-            candidates=tuple(candidates),
-            ignored=tuple(ignored),
-            errors=reasons,
-        )
-    return TxtSelection(
-        kind=SelectionKind.ONE,
-        candidates=tuple(candidates),
-        ignored=tuple(ignored),
-        record=record,
-    )
 
 
 def select_sts_records(txts: Sequence[str]) -> TxtSelection[MtaStsRecord]:
@@ -312,7 +191,7 @@ def _domain_problem(name: str) -> str | None:
             return "has '*' inside a label: a wildcard must be the whole leftmost label"
         if len(label) > DNS_LABEL_MAX_OCTETS:
             return f"has a label longer than {DNS_LABEL_MAX_OCTETS} characters"
-        if not _LDH_LABEL.match(label):
+        if not LDH_LABEL.match(label):
             return f"has an invalid label {label!r} (letters, digits, inner hyphens)"
     return None
 
@@ -410,20 +289,20 @@ class MtaStsPolicy:
         for number, raw in enumerate(lines, start=1):
             line = raw[:-1] if raw.endswith("\r") else raw
             where = f"line {number}"
-            if line.strip(_WSP) == "":
+            if line.strip(WSP) == "":
                 blank_lines.append(number)
                 continue
-            if line[0] in _WSP:
+            if line[0] in WSP:
                 problems.append(f"{where}: whitespace before the field name (RFC 8461 §3.2)")
-                line = line.lstrip(_WSP)
+                line = line.lstrip(WSP)
             name, colon, value = line.partition(":")
             if not colon:
                 problems.append(f"{where}: no ':' between field name and value (RFC 8461 §3.2)")
                 continue
-            value = value.strip(_WSP)
-            if name != name.rstrip(_WSP):
+            value = value.strip(WSP)
+            if name != name.rstrip(WSP):
                 problems.append(f"{where}: whitespace before ':' (RFC 8461 §3.2)")
-                name = name.rstrip(_WSP)
+                name = name.rstrip(WSP)
             value_problem = _check_value(value)
             if name in singles or name == "mx":
                 if value_problem is not None:
@@ -442,7 +321,7 @@ class MtaStsPolicy:
                 else:
                     singles[name].append((number, value))
                 continue
-            if not _EXT_NAME.match(name):
+            if not EXT_NAME.match(name):
                 problems.append(
                     f"{where}: field name {name!r} is not 1-32 letters, digits, '_', '-', '.' "
                     "starting alnum (RFC 8461 §3.2)"

@@ -36,35 +36,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from mxtls.protocol.mta_sts import TxtSelection, select_records
+from mxtls.protocol.txt_fields import (
+    EXT_VALUE,
+    LDH_LABEL,
+    WSP,
+    RecordSyntaxError,
+    TxtSelection,
+    select_records,
+    split_name_value,
+)
 
 TLSRPT_VERSION = "TLSRPTv1"  # RFC 8460 §3
 TLSRPT_URI_MAX_CHARS = 2048  # a sanity bound on one rua URI, not an RFC limit
 _TXT_PREFIX = "v=" + TLSRPT_VERSION
-_WSP = " \t"  # RFC 5234 WSP = SP / HTAB
 
-# RFC 8460 §3: tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
-_EXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}\Z")
-# RFC 8460 §3: tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)
-_EXT_VALUE = re.compile(r"[\x21-\x3a\x3c\x3e-\x7e]+\Z")
 # RFC 3986 §2: unreserved / reserved / pct-encoded.  "!", "," and ";" are legal
 # URI characters, but RFC 8460 §3 says they MUST be percent-encoded in a rua.
 _URI_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@$&'()*+=]|%[0-9A-Fa-f]{2})*\Z")
-_LDH_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 
 
-class TlsRptSyntaxError(ValueError):
-    """A ``_smtp._tls`` TXT record does not follow RFC 8460 §3.
-
-    Attributes:
-        reasons: every problem found, each naming the rule it breaks.
-        reason: the reasons joined with ``"; "`` (also the ``str()`` of the error).
-    """
-
-    def __init__(self, reason: str, *more: str) -> None:
-        self.reasons: tuple[str, ...] = (reason, *more)
-        self.reason = "; ".join(self.reasons)
-        super().__init__(self.reason)
+class TlsRptSyntaxError(RecordSyntaxError):
+    """A ``_smtp._tls`` TXT record does not follow RFC 8460 §3."""
 
 
 class RuaScheme(StrEnum):
@@ -95,7 +87,7 @@ def _hostname_ok(host: str) -> bool:
     if not host or len(host) > 253:
         return False
     labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
-    return all(len(lab) <= 63 and _LDH_LABEL.match(lab) for lab in labels)
+    return all(len(lab) <= 63 and LDH_LABEL.match(lab) for lab in labels)
 
 
 def parse_rua_uri(uri: str) -> RuaUri:
@@ -173,11 +165,11 @@ class TlsRptRecord:
                 f"record must start with {_TXT_PREFIX!r} (case-sensitive; RFC 8460 §3)"
             )
         pieces = txt[len(_TXT_PREFIX) :].split(";")
-        if pieces[0].strip(_WSP):
+        if pieces[0].strip(WSP):
             raise TlsRptSyntaxError(
                 "the version must be followed by ';' before the next field (RFC 8460 §3)"
             )
-        fields = [p.strip(_WSP) for p in pieces[1:]]
+        fields = [p.strip(WSP) for p in pieces[1:]]
         if fields and fields[-1] == "":
             fields.pop()  # the optional trailing field-delim
         if not fields:
@@ -191,22 +183,11 @@ class TlsRptRecord:
             if field.startswith("rua="):
                 ruas.append(_parse_rua_list(field[4:], problems))
                 continue
-            name, eq, value = field.partition("=")
-            if not eq:
-                problems.append(f"field {field!r} has no '=' (RFC 8460 §3)")
-            elif name != name.strip(_WSP) or value != value.strip(_WSP):
-                problems.append(f"field {field!r}: no whitespace is allowed around '='")
-            elif not _EXT_NAME.match(name):
-                problems.append(
-                    f"field name {name!r} is not 1-32 letters, digits, '_', '-', '.' "
-                    "starting alnum (RFC 8460 §3)"
-                )
-            elif not _EXT_VALUE.match(value):
-                problems.append(
-                    f"field {name!r}: value must be visible ASCII without '=', ';' or spaces"
-                )
+            parsed = split_name_value(field, EXT_VALUE)
+            if isinstance(parsed, str):
+                problems.append(f"{parsed} (RFC 8460 §3)")
             else:
-                extensions.append((name, value))
+                extensions.append(parsed)
         if not ruas:
             hint = [n for n, _ in extensions if n.lower() == "rua"]
             problems.append(
@@ -229,7 +210,7 @@ class TlsRptRecord:
 def _parse_rua_list(value: str, problems: list[str]) -> list[RuaUri]:
     """``tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri)``; problems are appended."""
     out: list[RuaUri] = []
-    items = [item.strip(_WSP) for item in value.split(",")]
+    items = [item.strip(WSP) for item in value.split(",")]
     if items == [""]:
         problems.append("rua has no URI (RFC 8460 §3)")
         return out
