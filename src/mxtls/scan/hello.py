@@ -37,6 +37,7 @@ from mxtls.scan.channel import Channel, ChannelFailure, open_channel
 RECV_BYTES = 16 * 1024
 MAX_READS = 4096  # loop bound; the handshake deadline or the codec's limits end it first
 HS_CERTIFICATE_STATUS = 22  # RFC 6066 §8
+HS_CERTIFICATE_REQUEST = 13  # RFC 5246 §7.4.4
 
 Outcome = Literal[
     "hello",  # a ServerHello (possibly with the rest of the flight)
@@ -69,6 +70,9 @@ class HelloResult:
     sslv2: SSLv2ServerHello | None = None
     failure: ChannelFailure | None = None
     detail: str = ""
+    complete: bool = False  # the flight ended with ServerHelloDone
+    certificate_request: bool = False  # the server asked for a client certificate
+    closed: bool = False  # the peer hung up before the flight was complete
 
     @property
     def answered(self) -> bool:
@@ -115,7 +119,7 @@ async def send_hello(
     try:
         async with asyncio.timeout(config.timeouts.handshake):
             await channel.stream.send(payload)
-            return await _read_answer(channel, flight)
+            return await read_answer(channel, RecordReader(), flight=flight)
     except TimeoutError:
         return HelloResult(
             outcome="timeout", detail=f"no TLS answer within {config.timeouts.handshake:g}s"
@@ -134,8 +138,16 @@ class _Answer:
         self.certificates: tuple[bytes, ...] = ()
         self.ske: ServerKeyExchange | None = None
         self.status: bytes | None = None
+        self.certificate_request = False
 
-    def result(self, *, alert: Alert | None = None, detail: str = "") -> HelloResult:
+    def result(
+        self,
+        *,
+        alert: Alert | None = None,
+        detail: str = "",
+        complete: bool = False,
+        closed: bool = False,
+    ) -> HelloResult:
         hrr = self.hello is not None and self.hello.is_hello_retry_request
         return HelloResult(
             outcome="hrr" if hrr else "hello",
@@ -145,11 +157,23 @@ class _Answer:
             certificate_status=self.status,
             alert=alert,
             detail=detail,
+            complete=complete,
+            certificate_request=self.certificate_request,
+            closed=closed,
         )
 
 
-async def _read_answer(channel: Channel, flight: bool) -> HelloResult:
-    reader = RecordReader()
+async def read_answer(channel: Channel, reader: RecordReader, *, flight: bool) -> HelloResult:
+    """Read the server's answer to a hello already sent on ``channel``.
+
+    The caller bounds the time.  ``reader`` is the caller's, so a probe that
+    goes on speaking TLS after the flight (the vulnerability probes) keeps its
+    state.  Stops at a TLS 1.3 ServerHello or HelloRetryRequest, at the
+    ServerHello when ``flight`` is False, else at ServerHelloDone.
+
+    Raises:
+        OSError: the connection failed while reading.
+    """
     got = _Answer()
     for _ in range(MAX_READS):
         try:
@@ -174,8 +198,10 @@ async def _read_answer(channel: Channel, flight: bool) -> HelloResult:
             case HandshakeMessage():
                 if event.msg_type == HS_CERTIFICATE_STATUS:
                     got.status = event.body
+                elif event.msg_type == HS_CERTIFICATE_REQUEST:
+                    got.certificate_request = True
             case ServerHelloDone():
-                return got.result()
+                return got.result(complete=True)
             case Alert():
                 if got.hello is not None:
                     return got.result(alert=event)
@@ -189,6 +215,6 @@ async def _read_answer(channel: Channel, flight: bool) -> HelloResult:
                     return got.result()
             case Closed():
                 if got.hello is not None:
-                    return got.result()
-                return HelloResult(outcome="closed", detail="closed without an answer")
+                    return got.result(closed=True)
+                return HelloResult(outcome="closed", detail="closed without an answer", closed=True)
     return got.result() if got.hello is not None else HelloResult(outcome="malformed")

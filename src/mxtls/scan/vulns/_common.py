@@ -23,25 +23,18 @@ from mxtls.net.tls import sni_for
 from mxtls.protocol.tls_registry import TlsVersion, version_label
 from mxtls.protocol.tls_wire import (
     Alert,
-    Certificate,
-    ChangeCipherSpec,
     Closed,
-    HandshakeMessage,
     NeedData,
     OpaqueRecord,
     RecordReader,
     ServerHello,
-    ServerHelloDone,
-    ServerKeyExchange,
-    SSLv2Error,
-    SSLv2ServerHello,
     TlsWireError,
 )
 from mxtls.scan.channel import Channel, ChannelFailure, open_channel
+from mxtls.scan.hello import read_answer
 
 RECV_BYTES = 16 * 1024 + 5  # one TLS record with its header
 MAX_READS = 4096  # loop bound; the deadline ends a slow peer first
-HS_CERTIFICATE_REQUEST = 13  # RFC 5246 §7.4.4
 CT_CHANGE_CIPHER_SPEC = 20  # RFC 5246 §6.2.1 ContentType
 CT_HANDSHAKE = 22
 MAX_EVIDENCE_CHARS = 160  # evidence lines stay one short line
@@ -209,52 +202,34 @@ class Refused:
 async def read_flight(channel: Channel, reader: RecordReader, timeout: float) -> Flight | Refused:
     """Read the server's flight up to ServerHelloDone within ``timeout`` seconds.
 
+    Built on :func:`mxtls.scan.hello.read_answer` (the enumeration's reader);
+    the probes then go on with the same ``reader``.
+
     Returns:
         The flight, or :class:`Refused` for an alert, a close, a reset, a
         timeout, a TLS 1.3 or SSLv2 answer or malformed bytes.
     """
-    hello: ServerHello | None = None
-    certs: tuple[bytes, ...] = ()
-    cert_request = False
     try:
         async with asyncio.timeout(timeout):
-            for _ in range(MAX_READS):
-                event = reader.next_event()
-                match event:
-                    case NeedData():
-                        reader.receive_data(await channel.stream.recv(RECV_BYTES))
-                    case ServerHello():
-                        if event.negotiated_version > TlsVersion.TLS1_2:
-                            return Refused(f"server chose {version_label(event.version)}")
-                        hello = event
-                    case Certificate():
-                        certs = event.certificates
-                    case HandshakeMessage() if event.msg_type == HS_CERTIFICATE_REQUEST:
-                        cert_request = True
-                    case ServerHelloDone():
-                        if hello is None:
-                            return Refused("ServerHelloDone without a ServerHello")
-                        return Flight(hello, certs, cert_request)
-                    case Alert():
-                        return Refused(f"alert {describe_alert(event)}", event)
-                    case Closed():
-                        return Refused("connection closed during the handshake", closed=True)
-                    case SSLv2ServerHello() | SSLv2Error():
-                        return Refused("server answered in SSLv2")
-                    case (
-                        ServerKeyExchange()
-                        | HandshakeMessage()
-                        | ChangeCipherSpec()
-                        | OpaqueRecord()
-                    ):
-                        pass
+            answer = await read_answer(channel, reader, flight=True)
     except TimeoutError:
         return Refused(f"no ServerHelloDone within {timeout:g}s")
-    except TlsWireError as exc:
-        return Refused(f"malformed TLS from the server: {exc}")
     except OSError as exc:
         return Refused(f"connection failed: {type(exc).__name__}", closed=True)
-    return Refused(f"no ServerHelloDone after {MAX_READS} reads")
+    hello = answer.server_hello
+    if hello is not None and hello.negotiated_version > TlsVersion.TLS1_2:
+        return Refused(f"server chose {version_label(hello.version)}")
+    if answer.alert is not None:
+        return Refused(f"alert {describe_alert(answer.alert)}", answer.alert)
+    if answer.closed:
+        return Refused("connection closed during the handshake", closed=True)
+    if answer.outcome in ("sslv2", "sslv2_error"):
+        return Refused("server answered in SSLv2")
+    if answer.outcome == "malformed" or (hello is not None and answer.detail):
+        return Refused(f"malformed TLS from the server: {answer.detail}")
+    if hello is None or not answer.complete:
+        return Refused("no ServerHelloDone in the server's flight")
+    return Flight(hello, answer.certificates, answer.certificate_request)
 
 
 def describe_alert(alert: Alert) -> str:
