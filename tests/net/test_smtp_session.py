@@ -443,3 +443,5 @@ def test_looks_throttled() -> None:
     assert looks_throttled(Reply(code=554, lines=("too many connections from your IP",)))
     assert not looks_throttled(Reply(code=554, lines=("5.7.1 separate accurate text",)))
     assert not looks_throttled(Reply(code=220, lines=("mx.example ESMTP",)))
+    # A host name is not a word: "mx.ratelimited.example" says nothing about rates.
+    assert not looks_throttled(Reply(code=220, lines=("mx.ratelimited.example ESMTP",)))

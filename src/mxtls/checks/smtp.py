@@ -10,12 +10,11 @@ failure: the server did not refuse mail, it refused *us, now*.
 
 from __future__ import annotations
 
-import re
-
 from mxtls.checks._common import quote, reply_summary, seconds, stop_detail, target_of
 from mxtls.checks.codes import make_finding
 from mxtls.models.findings import Finding
 from mxtls.models.observations import EhloInfo, EndpointObservation, SmtpReply
+from mxtls.protocol.smtp import says_slow_down
 
 # Step names of EndpointObservation.stopped_at (see mxtls.net.smtp_session).
 STEP_CONNECT = "connect"
@@ -27,17 +26,6 @@ STEP_EHLO_TLS = "ehlo_tls"
 REASON_INTERNAL = "internal"  # a bug in mxtls, reported by the engine, not judged here
 
 SMTP_READY = 220  # RFC 5321 §4.2: "220 <domain> Service ready"
-
-# Text that marks a temporary (4xx) reply as rate limiting rather than an outage;
-# taken from Postfix (anvil/postscreen), Exim (smtp_accept_max_per_host,
-# ratelimit), Microsoft 365 and Gmail ("421-4.7.0 Try again later").
-THROTTLE_TEXT = re.compile(
-    r"too many|rate[ -]?limit|\brate\b|\blimit(ed|ing)?\b|throttl|try (again )?later|"
-    r"\bbusy\b|slow down|too fast|concurrent|temporarily deferred",
-    re.IGNORECASE,
-)
-
-_DOTTED = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 
 _CONNECT_PHRASES = {
     "refused": "refused",
@@ -56,9 +44,7 @@ def looks_throttled(reply: SmtpReply | None) -> bool:
     """
     if reply is None or not 400 <= reply.code < 500:
         return False
-    # Host names and enhanced status codes carry no words ("mx.ratelimited.example").
-    words = _DOTTED.sub(" ", reply.text)
-    return bool(THROTTLE_TEXT.search(words))
+    return says_slow_down(reply.text)
 
 
 def throttle_reply(obs: EndpointObservation) -> tuple[str, SmtpReply] | None:

@@ -32,7 +32,6 @@ the main observation's ``handshake_nosni``.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import traceback
 from collections.abc import Iterator
@@ -62,6 +61,7 @@ from mxtls.protocol.smtp import (
     SmtpClient,
     StartTls,
     parse_ehlo,
+    says_slow_down,
 )
 
 __all__ = ["fetch_certificate_nosni", "looks_throttled", "probe_endpoint"]
@@ -70,20 +70,16 @@ RECV_BYTES = 4096  # one read; the codec bounds lines and replies, the deadline 
 QUIT_WAIT_SECONDS = 2.0  # at most this long for the courtesy QUIT after a refusal
 MAX_READS_PER_REPLY = 100_000  # loop bound; the step deadline ends it long before
 
-# Reply texts that mean "you are being rate limited" (Postfix anvil, Exim ratelimit,
-# Microsoft 365, Gmail "try again later" 421-4.7.0 …).
-_THROTTLE_TEXT = re.compile(
-    r"too many (connections|sessions|concurrent|errors)|rate.?limit|\brate\b|throttl"
-    r"|connection limit|try again later|temporarily deferred|busy",
-    re.IGNORECASE,
-)
-
 StopReason = Literal["timeout", "closed", "protocol", "rejected", "tls", "internal"]
 
 
 def looks_throttled(reply: Reply | SmtpReply) -> bool:
-    """True for 421 (RFC 5321 §3.8: service closing) or a reply text that says "slow down"."""
-    return reply.code == 421 or bool(_THROTTLE_TEXT.search(" ".join(reply.lines)))
+    """Should the checker back off? 421 (RFC 5321 §3.8: service closing) or a "slow down" text.
+
+    This is the operational signal (stop, do not retry); whether the finding
+    is ``smtp.rate_limited`` is decided in ``checks.smtp``.
+    """
+    return reply.code == 421 or says_slow_down(" ".join(reply.lines))
 
 
 class _Stream(Protocol):

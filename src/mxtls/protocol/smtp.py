@@ -49,6 +49,7 @@ Bare LF line ends are accepted (many servers and middleboxes send them).
 from __future__ import annotations
 
 import enum
+import re
 from collections import deque
 from dataclasses import dataclass
 
@@ -529,3 +530,23 @@ def parse_ehlo(reply: Reply) -> dict[str, list[str]]:
         known = caps.setdefault(keyword, [])
         known.extend(p for p in params if p not in known)
     return caps
+
+
+# Text that marks a reply as "slow down" rather than an outage; taken from
+# Postfix (anvil/postscreen), Exim (smtp_accept_max_per_host, ratelimit),
+# Microsoft 365 and Gmail ("421-4.7.0 Try again later").
+THROTTLE_TEXT = re.compile(
+    r"too many|rate[ -]?limit|\brate\b|\blimit(ed|ing)?\b|throttl|try (again )?later|"
+    r"\bbusy\b|slow down|too fast|concurrent|temporarily deferred",
+    re.IGNORECASE,
+)
+_DOTTED = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+
+
+def says_slow_down(text: str) -> bool:
+    """True when reply ``text`` asks the client to slow down or come back later.
+
+    Host names and enhanced status codes carry no words: ``mx.ratelimited.example``
+    and ``4.7.0`` are blanked before matching.
+    """
+    return bool(THROTTLE_TEXT.search(_DOTTED.sub(" ", text)))
