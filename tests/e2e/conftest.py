@@ -8,18 +8,41 @@ installs it on Debian as root).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from mxtls.config import CheckConfig
+from mxtls.engine.run import check_domain
 from mxtls.lab.ca import Issued, LabCA
+from mxtls.lab.world import Lab
+from mxtls.models.report import Report
 from mxtls.testing import PostfixInstance, PostfixPeer
 
 POSTFIX_GOOD_HOST = "mx1.postfix-good.test"
 POSTFIX_BROKEN_HOST = "mx1.postfix-broken.test"
 POSTFIX_BROKEN_CERT_NAME = "mail.elsewhere.test"  # the name the broken leaf is for
 POSTFIX_BROKEN_DAYS = (-100, -1)  # notBefore/notAfter offsets: expired yesterday
+LAB_REPORTS_AT_ONCE = 8
+
+
+@pytest.fixture(scope="session")
+def lab_reports(lab: Lab, lab_cfg: CheckConfig) -> dict[str, Report]:
+    """One report per lab domain, checked once for the whole session."""
+    # A few domains at a time: all 60+ at once on two cores would measure the
+    # machine's load, not the lab's behaviour.
+    gate = asyncio.Semaphore(LAB_REPORTS_AT_ONCE)
+
+    async def one(domain: str) -> Report:
+        async with gate:
+            return await check_domain(domain, lab_cfg)
+
+    async def run_all() -> list[Report]:
+        return await asyncio.gather(*(one(d) for d in lab.domains))
+
+    return dict(zip(lab.domains, asyncio.run(run_all()), strict=True))
 
 
 def _require_postfix() -> None:

@@ -10,13 +10,9 @@ produced by at least one real server.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from mxtls.checks.codes import CODES
-from mxtls.config import CheckConfig
-from mxtls.engine.run import check_domain
 from mxtls.lab.scenarios import SCENARIOS
 from mxtls.lab.world import Lab
 from mxtls.models.findings import Severity
@@ -36,23 +32,6 @@ REQUIRED_SECTIONS = (
     "Delivery verdict",
 )
 NOT_YET_REQUIRED = {"starttls.injection", "cert.revoked"}
-REPORTS_AT_ONCE = 8
-
-
-@pytest.fixture(scope="session")
-def lab_reports(lab: Lab, lab_cfg: CheckConfig) -> dict[str, Report]:
-    # A few domains at a time: all 60+ at once on two cores would measure the
-    # machine's load, not the lab's behaviour.
-    gate = asyncio.Semaphore(REPORTS_AT_ONCE)
-
-    async def one(domain: str) -> Report:
-        async with gate:
-            return await check_domain(domain, lab_cfg)
-
-    async def run_all() -> list[Report]:
-        return await asyncio.gather(*(one(d) for d in lab.domains))
-
-    return dict(zip(lab.domains, asyncio.run(run_all()), strict=True))
 
 
 @pytest.mark.parametrize("domain", [s.domain for s in SCENARIOS])
