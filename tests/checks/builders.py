@@ -1,7 +1,7 @@
 """Observation builders for check tests: a healthy default, changed per case.
 
 Certificates are real: issued by :class:`mxtls.lab.ca.LabCA` at a fixed clock
-and described by :func:`mxtls.certinfo.describe_certificate`, exactly as the
+and described by :func:`mxtls.trust.certinfo.describe_certificate`, exactly as the
 probe does with what a server sent.
 """
 
@@ -14,7 +14,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mxtls.certinfo import describe_certificate
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import (
@@ -27,7 +26,8 @@ from mxtls.models.observations import (
     SmtpReply,
     TlsHandshake,
 )
-from mxtls.trust import TrustStore
+from mxtls.trust.certinfo import describe_certificate
+from mxtls.trust.store import TrustStore
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 DOMAIN = "example.test"

@@ -12,7 +12,7 @@ from mxtls.checks.chain import ChainVerdict, analyze_chain
 from mxtls.lab.ca import LabCA
 from mxtls.models.findings import Severity
 from mxtls.models.observations import EndpointObservation
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 from .builders import (
     CA,

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from mxtls.certinfo import describe_certificate
 from mxtls.checks.cert import presented_names
-from mxtls.names import hostname_matches
+from mxtls.trust.certinfo import describe_certificate
+from mxtls.trust.names import hostname_matches
 
 from .builders import CA, der_chain
 

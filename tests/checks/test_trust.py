@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from mxtls.errors import ConfigError
 from mxtls.lab.ca import LabCA
-from mxtls.trust import CERTIFI_SOURCE, TrustStore, load_trust_store
+from mxtls.trust.store import CERTIFI_SOURCE, TrustStore, load_trust_store
 
 from .builders import CA, NOW, OTHER_CA
 

@@ -1,7 +1,7 @@
 """Builders for the DANE tests: real chains from the lab CA, TLSA from those chains.
 
 Every certificate is issued by :class:`mxtls.lab.ca.LabCA` at a fixed clock
-and described by :func:`mxtls.certinfo.describe_certificate`, as the probe
+and described by :func:`mxtls.trust.certinfo.describe_certificate`, as the probe
 does with what a server sent; every TLSA record is computed from those bytes
 by :func:`mxtls.protocol.tlsa.generate_tlsa`.
 """
@@ -14,7 +14,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from mxtls.certinfo import describe_certificate
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.models.dane import DaneObservation, TlsaLookup
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
@@ -22,6 +21,7 @@ from mxtls.models.findings import Finding
 from mxtls.models.observations import DnsAnswer, EndpointObservation, SmtpReply, TlsHandshake
 from mxtls.net.dane import match_endpoints, normalize_record, tlsa_qname
 from mxtls.protocol.tlsa import generate_tlsa
+from mxtls.trust.certinfo import describe_certificate
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 HOST = "mx1.dane.test"

@@ -24,7 +24,7 @@ from mxtls.models.dnssec import DnssecStatus
 from mxtls.net.dane import lookup_tlsa, match_endpoints, normalize_record
 from mxtls.net.dns import RunResolver
 from mxtls.net.dnssec import DnssecProbe
-from mxtls.trust_anchor import TrustAnchor
+from mxtls.trust.anchors import TrustAnchor
 from tests.dane.builders import CA, NOW, codes, ee, endpoint, ta
 
 HOSTS = ["mx.signed.dtest", "mx.plain.dtest", "mx.broken.dtest", "nodane.signed.dtest"]

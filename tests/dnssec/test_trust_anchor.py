@@ -14,7 +14,7 @@ from dns.rdtypes.ANY.DS import DS
 from mxtls.config import CheckConfig
 from mxtls.errors import ConfigError
 from mxtls.net.dnssec import DnssecProbe
-from mxtls.trust_anchor import load_trust_anchor
+from mxtls.trust.anchors import load_trust_anchor
 
 from .conftest import Hierarchy
 

@@ -17,8 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mxtls.certinfo import dns_names
 from mxtls.lab.world import Lab
+from mxtls.trust.certinfo import dns_names
 
 from .lab_clients import RawSmtp, peer_chain, verifying_context, wait_silence
 

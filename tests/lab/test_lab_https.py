@@ -33,7 +33,7 @@ from mxtls.lab.world import Lab
 from mxtls.net.dns import RunResolver
 from mxtls.net.https import fetch_mta_sts_policy
 from mxtls.protocol.mta_sts import MTA_STS_POLICY_MAX_BYTES, MtaStsPolicy
-from mxtls.trust import load_trust_store
+from mxtls.trust.store import load_trust_store
 
 CLIENT_TIMEOUT_S = 3.0
 MAX_RESPONSE_BYTES = 256 * 1024

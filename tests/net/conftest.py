@@ -25,7 +25,7 @@ def lab_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Issued, Path, Pa
 
 
 @pytest.fixture
-def lab(lab_cert: tuple[Issued, Path, Path]) -> Lab:
+def peer(lab_cert: tuple[Issued, Path, Path]) -> Lab:
     issued, crt, key = lab_cert
     return Lab(issued=issued, crt=crt, key=key)
 

@@ -34,13 +34,13 @@ def closed_port() -> int:
 # ---------------------------------------------------------------- good paths
 
 
-async def test_good_starttls_server_full_dialogue(serve: Serve, lab: Lab) -> None:
+async def test_good_starttls_server_full_dialogue(serve: Serve, peer: Lab) -> None:
     # Given a well-behaved STARTTLS server with a leaf + intermediate chain
     seen: list[bytes] = []
 
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
-        await smtp_loop(r, w, lab=lab, seen=seen)
+        await smtp_loop(r, w, lab=peer, seen=seen)
 
     port = await serve(handler)
     # When the endpoint is probed
@@ -62,10 +62,10 @@ async def test_good_starttls_server_full_dialogue(serve: Serve, lab: Lab) -> Non
     assert obs.handshake_error is None
     hs = obs.handshake
     assert hs is not None
-    assert hs.sni == MX_NAME and lab.sni_seen == [MX_NAME]
+    assert hs.sni == MX_NAME and peer.sni_seen == [MX_NAME]
     assert hs.version == "TLSv1.3" and hs.cipher.startswith("TLS_") and hs.cipher_bits
     # And the chain is the one sent, in order: leaf, then intermediate
-    sent = [c.public_bytes(Encoding.DER) for c in lab.issued.chain]
+    sent = [c.public_bytes(Encoding.DER) for c in peer.issued.chain]
     assert [c.der for c in hs.chain] == sent and len(sent) == 2
     assert hs.chain[0].sans == [MX_NAME] and hs.chain[1].is_ca
     assert obs.ehlo_tls is not None and "AUTH" in obs.ehlo_tls.capabilities
@@ -89,12 +89,12 @@ async def test_good_starttls_server_full_dialogue(serve: Serve, lab: Lab) -> Non
     assert any(d == "T" and "TLSv1.3" in t for d, t in texts)
 
 
-async def test_implicit_tls_on_465_via_port_map(serve: Serve, lab: Lab) -> None:
+async def test_implicit_tls_on_465_via_port_map(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
-        await smtp_loop(r, w, lab=lab, tls=True)
+        await smtp_loop(r, w, lab=peer, tls=True)
 
-    port = await serve(handler, lab.server_context())
+    port = await serve(handler, peer.server_context())
     obs = await probe_endpoint(MX_NAME, IP, 465, config(port, logical=465))
     assert obs.internal_error is None, obs.internal_error
     assert obs.tls_mode == "implicit" and obs.connect_port == port and obs.port == 465
@@ -313,7 +313,7 @@ async def test_server_closes_mid_reply(serve: Serve) -> None:
     assert obs.throttled is False
 
 
-async def test_tls_alert_during_handshake(serve: Serve, lab: Lab) -> None:
+async def test_tls_alert_during_handshake(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
         for _ in range(2):
@@ -322,7 +322,7 @@ async def test_tls_alert_during_handshake(serve: Serve, lab: Lab) -> None:
                 await write(w, EHLO_PLAIN)
             else:
                 await write(w, b"220 go ahead\r\n")
-                await tls_until_failure(r, w, lab.server_context(alert_on_sni=True))
+                await tls_until_failure(r, w, peer.server_context(alert_on_sni=True))
 
     port = await serve(handler)
     obs = await probe_endpoint(MX_NAME, IP, 25, config(port))
@@ -362,7 +362,7 @@ async def test_plaintext_smtp_on_implicit_tls_port(serve: Serve) -> None:
     assert "plaintext SMTP: '220 mx.test.example ESMTP lab'" in obs.handshake_error
 
 
-async def test_plaintext_pipelined_after_starttls_220_is_recorded(serve: Serve, lab: Lab) -> None:
+async def test_plaintext_pipelined_after_starttls_220_is_recorded(serve: Serve, peer: Lab) -> None:
     # A server that answers STARTTLS and, in the same write, keeps talking in plaintext.
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
@@ -370,8 +370,8 @@ async def test_plaintext_pipelined_after_starttls_220_is_recorded(serve: Serve, 
         await write(w, EHLO_PLAIN)
         await r.readline()
         await write(w, b"220 go ahead\r\n250 2.0.0 injected reply\r\n")
-        await w.start_tls(lab.server_context())
-        await smtp_loop(r, w, lab=lab, tls=True)
+        await w.start_tls(peer.server_context())
+        await smtp_loop(r, w, lab=peer, tls=True)
 
     port = await serve(handler)
     obs = await probe_endpoint(MX_NAME, IP, 25, config(port))
@@ -379,33 +379,33 @@ async def test_plaintext_pipelined_after_starttls_220_is_recorded(serve: Serve, 
     assert any("plaintext bytes after 220" in t.text for t in obs.transcript)
 
 
-async def test_sni_on_and_off_as_seen_by_the_server(serve: Serve, lab: Lab) -> None:
+async def test_sni_on_and_off_as_seen_by_the_server(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
-        await smtp_loop(r, w, lab=lab)
+        await smtp_loop(r, w, lab=peer)
 
     port = await serve(handler)
     cfg = config(port)
     with_sni = await probe_endpoint(MX_NAME, IP, 25, cfg)
     without = await probe_endpoint(MX_NAME, IP, 25, cfg, sni=False, handshake_only=True)
-    assert lab.sni_seen == [MX_NAME, None]
+    assert peer.sni_seen == [MX_NAME, None]
     assert with_sni.handshake is not None and with_sni.handshake.sni == MX_NAME
     assert without.handshake is not None and without.handshake.sni is None
     assert without.stopped_at is None and without.ehlo_tls is None  # stopped after handshake
     assert without.handshake.chain[0].der == with_sni.handshake.chain[0].der
     nosni = await fetch_certificate_nosni(MX_NAME, IP, 25, cfg)
-    assert nosni is not None and nosni.sni is None and lab.sni_seen[-1] is None
+    assert nosni is not None and nosni.sni is None and peer.sni_seen[-1] is None
 
 
-async def test_no_sni_for_an_address_literal_host(serve: Serve, lab: Lab) -> None:
+async def test_no_sni_for_an_address_literal_host(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
-        await smtp_loop(r, w, lab=lab, tls=True)
+        await smtp_loop(r, w, lab=peer, tls=True)
 
-    port = await serve(handler, lab.server_context())
+    port = await serve(handler, peer.server_context())
     obs = await probe_endpoint(IP, IP, 465, config(port, logical=465))
     assert obs.handshake is not None and obs.handshake.sni is None
-    assert lab.sni_seen == [None]
+    assert peer.sni_seen == [None]
 
 
 # ------------------------------------------------------------- boundaries
@@ -425,10 +425,10 @@ async def test_bug_becomes_internal_error_not_an_exception(serve: Serve) -> None
     assert obs.banner is not None
 
 
-async def test_transcript_is_bounded(serve: Serve, lab: Lab) -> None:
+async def test_transcript_is_bounded(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         await write(w, BANNER)
-        await smtp_loop(r, w, lab=lab)
+        await smtp_loop(r, w, lab=peer)
 
     port = await serve(handler)
     obs = await probe_endpoint(MX_NAME, IP, 25, config(port, max_transcript_lines=6))

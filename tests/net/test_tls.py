@@ -46,12 +46,12 @@ async def _stream(port: int) -> RawStream:
     return stream
 
 
-async def test_handshake_then_application_data_both_ways(serve: Serve, lab: Lab) -> None:
+async def test_handshake_then_application_data_both_ways(serve: Serve, peer: Lab) -> None:
     async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         line = await r.readline()
         await write(w, b"echo " + line)
 
-    port = await serve(handler, lab.server_context())
+    port = await serve(handler, peer.server_context())
     raw = await _stream(port)
     result = await tls_handshake(raw, server_name="mx.test.example", timeout=1.0)
     assert result.error is None and result.stream is not None and result.handshake is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mxtls.lab.ca import Issued, LabCA
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 from .servers import POLICY_HOST, PolicyWorld
 

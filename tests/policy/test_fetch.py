@@ -24,7 +24,7 @@ from mxtls.net.https import (
     policy_url,
 )
 from mxtls.protocol.mta_sts import MTA_STS_POLICY_MAX_BYTES
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 from .servers import (
     DOMAIN,

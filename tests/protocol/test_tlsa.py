@@ -16,7 +16,6 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mxtls.certinfo import spki_sha256
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.protocol.tlsa import (
     TlsaRecord,
@@ -28,6 +27,7 @@ from mxtls.protocol.tlsa import (
     spki_der,
     usable_for_smtp,
 )
+from mxtls.trust.certinfo import spki_sha256
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 MX = "mx1.example.test"

@@ -21,8 +21,8 @@ from mxtls.checks.chain import ChainAnalysis, ChainVerdict, analyze_chain, is_se
 from mxtls.checks.codes import make_finding
 from mxtls.models.findings import Finding
 from mxtls.models.observations import CertificateInfo, Discovery, EndpointObservation
-from mxtls.names import hostname_matches
-from mxtls.trust import TrustStore
+from mxtls.trust.names import hostname_matches
+from mxtls.trust.store import TrustStore
 
 MIN_RSA_DSA_BITS = 2048  # NIST SP 800-131A rev. 2; CA/B Forum BR §6.1.5
 MIN_EC_BITS = 256  # CA/B Forum BR §6.1.5: P-256 or larger

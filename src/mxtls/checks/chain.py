@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, VerificationError
 
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 
 class ChainVerdict(StrEnum):

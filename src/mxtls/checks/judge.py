@@ -30,7 +30,7 @@ from mxtls.models.observations import CertificateInfo, Discovery, EndpointObserv
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 
 @dataclass(frozen=True, slots=True)

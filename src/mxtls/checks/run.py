@@ -14,7 +14,7 @@ from mxtls.checks.starttls import check_starttls, check_starttls_consistency
 from mxtls.checks.tls import check_tls
 from mxtls.models.findings import Finding
 from mxtls.models.observations import Discovery, EndpointObservation
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:

@@ -16,8 +16,8 @@ from mxtls.engine.observe import ProgressCallback, ProgressEvent
 from mxtls.models.deep import DeepScan
 from mxtls.models.findings import endpoint_target
 from mxtls.models.observations import EndpointObservation
-from mxtls.scan.scanner import deep_scan_endpoint
-from mxtls.scan.vulns import probe_vulnerabilities
+from mxtls.net.deep.scanner import deep_scan_endpoint
+from mxtls.net.deep.vulns import probe_vulnerabilities
 
 
 async def deep_scan(

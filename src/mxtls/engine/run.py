@@ -30,7 +30,7 @@ from mxtls.models.verdict import DeliveryVerdict
 from mxtls.net.dane import lookup_tlsa, match_endpoints
 from mxtls.net.dns import RunResolver
 from mxtls.net.dnssec import DnssecProbe
-from mxtls.trust import TrustStore, load_trust_store
+from mxtls.trust.store import TrustStore, load_trust_store
 
 
 async def check_domain(

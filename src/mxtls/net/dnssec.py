@@ -61,7 +61,7 @@ from dns.rdtypes.ANY.NSEC import NSEC
 
 from mxtls.config import CheckConfig
 from mxtls.models.dnssec import DnssecMode, DnssecResult, DnssecStatus
-from mxtls.trust_anchor import DNSKEY_ZONE_FLAG, TrustAnchor, load_trust_anchor
+from mxtls.trust.anchors import DNSKEY_ZONE_FLAG, TrustAnchor, load_trust_anchor
 
 EDNS_PAYLOAD_BYTES = 1232  # DNS flag day 2020: avoids IP fragmentation
 MAX_ZONE_CUTS = 16  # secure delegations followed below a trust anchor

@@ -14,7 +14,7 @@ system resolver's), the request URL names the IP address while the
 ``mta-sts.DOMAIN``: httpcore passes that name to ``ssl`` as
 ``server_hostname``, so SNI is sent and the certificate is verified against
 the policy host, exactly as for a by-name request.  The TLS context trusts
-only the run's :class:`~mxtls.trust.TrustStore`.
+only the run's :class:`~mxtls.trust.store.TrustStore`.
 
 Sender rules enforced here: redirects are not followed and only a 200
 counts (RFC 8461 §3.3), the media type must be ``text/plain`` (§3.2), and
@@ -62,7 +62,7 @@ from mxtls.protocol.mta_sts import (
     select_sts_records,
 )
 from mxtls.protocol.tls_rpt import select_tlsrpt_records
-from mxtls.trust import TrustStore
+from mxtls.trust.store import TrustStore
 
 __all__ = [
     "HTTPS_PORT",

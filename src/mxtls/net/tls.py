@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.serialization import Encoding
 from OpenSSL import SSL
 
-from mxtls.certinfo import describe_certificate
 from mxtls.models.observations import CertificateInfo, TlsHandshake
 from mxtls.net.stream import RawStream
+from mxtls.trust.certinfo import describe_certificate
 
 __all__ = [
     "CIPHER_LIST",

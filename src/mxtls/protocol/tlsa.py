@@ -48,7 +48,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import NameOID
 
-from mxtls.names import hostname_matches
+from mxtls.trust.names import hostname_matches
 
 if TYPE_CHECKING:
     from dns.rdtypes.ANY.TLSA import TLSA

@@ -21,9 +21,7 @@ vulnerable; any other alert = likely vulnerable.  mxtls applies the same table.
 from __future__ import annotations
 
 from mxtls.models.vulns import CcsInjectionObservation
-from mxtls.protocol.tls_registry import TlsVersion, suites_for_version
-from mxtls.protocol.tls_wire import RecordReader, build_client_hello
-from mxtls.scan.vulns._common import (
+from mxtls.net.deep.vulns._common import (
     NotTested,
     ProbeContext,
     ProbeRun,
@@ -34,6 +32,8 @@ from mxtls.scan.vulns._common import (
     read_response,
     send,
 )
+from mxtls.protocol.tls_registry import TlsVersion, suites_for_version
+from mxtls.protocol.tls_wire import RecordReader, build_client_hello
 
 CCS_REPLY_WAIT_S = 2.0  # testssl waits 5s per ChangeCipherSpec; alerts come at once
 ALERT_BAD_RECORD_MAC = 20  # RFC 5246 §7.2.2

@@ -9,10 +9,10 @@ from mxtls.models.deep import (
     ProtocolResult,
     SuiteInfo,
 )
+from mxtls.net.deep.hello import send_hello
 from mxtls.protocol.tls_registry import TlsVersion
 from mxtls.protocol.tls_wire import build_client_hello
-from mxtls.scan.hello import send_hello
-from tests.scan.doubles import ScriptedServer, alert
+from tests.net.deep.doubles import ScriptedServer, alert
 
 TARGET = "mx.double.test[127.0.0.1]:25"
 HELLO = build_client_hello(TlsVersion.TLS1_2, [0xC02F]).to_bytes()

@@ -39,6 +39,7 @@ from mxtls.models.deep import (
     SuiteInfo,
     VersionLabel,
 )
+from mxtls.net.deep.hello import HelloResult
 from mxtls.protocol.tls_registry import (
     CIPHER_SUITES,
     NAMED_GROUPS,
@@ -58,7 +59,6 @@ from mxtls.protocol.tls_wire import (
     build_client_hello,
     build_sslv2_client_hello,
 )
-from mxtls.scan.hello import HelloResult
 
 CHUNK_SUITES = 128  # suites per hello; some servers refuse longer lists (testssl.sh, internet.nl)
 PROTOCOL_VERSION_ALERT = 70  # RFC 5246 §7.2.2

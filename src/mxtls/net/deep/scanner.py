@@ -35,10 +35,9 @@ from mxtls.models.deep import (
     NegotiatedDefault,
     ProtocolResult,
 )
-from mxtls.protocol.tls_registry import CIPHER_SUITES, KeyExchange, TlsVersion
-from mxtls.scan.behaviour import KeyType, probe_behaviour, probe_fallback_scsv, probe_key_type
-from mxtls.scan.channel import ChannelFailure
-from mxtls.scan.enumerate import (
+from mxtls.net.deep.behaviour import KeyType, probe_behaviour, probe_fallback_scsv, probe_key_type
+from mxtls.net.deep.channel import ChannelFailure
+from mxtls.net.deep.enumerate import (
     enumerate_groups_tls12,
     enumerate_groups_tls13,
     enumerate_protocol,
@@ -47,7 +46,8 @@ from mxtls.scan.enumerate import (
     probe_default,
     probe_dh_bits,
 )
-from mxtls.scan.hello import SKIPPED, HelloResult, send_hello
+from mxtls.net.deep.hello import SKIPPED, HelloResult, send_hello
+from mxtls.protocol.tls_registry import CIPHER_SUITES, KeyExchange, TlsVersion
 
 DEEP_SCAN_TIME_FACTOR = 5  # the whole scan: at most 5 x timeouts.endpoint_total
 MAX_DH_CLASSES = 8  # distinct (anonymous, bits) suite classes asked for their DH group

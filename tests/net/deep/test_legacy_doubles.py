@@ -1,6 +1,6 @@
 """Deep scan against scripted old servers: what OpenSSL 3 can no longer serve.
 
-Each scenario is a record-level double (tests/scan/doubles.py) behind a real
+Each scenario is a record-level double (tests/net/deep/doubles.py) behind a real
 SMTP STARTTLS exchange on loopback; the scan and the checks run unchanged.
 """
 
@@ -15,9 +15,9 @@ from cryptography.x509 import ocsp
 from mxtls.checks.deep_tls import check_deep
 from mxtls.lab.ca import LabCA
 from mxtls.models.deep import DeepScanObservation
+from mxtls.net.deep.scanner import deep_scan_endpoint
 from mxtls.protocol.tls_registry import TlsVersion
-from mxtls.scan.scanner import deep_scan_endpoint
-from tests.scan.doubles import OldServer, ScriptedServer
+from tests.net.deep.doubles import OldServer, ScriptedServer
 
 HOST = "mx.double.test"
 TARGET = f"{HOST}[127.0.0.1]:25"

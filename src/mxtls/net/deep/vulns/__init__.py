@@ -1,7 +1,7 @@
 """Known-flaw probes of the deep TLS scan: Heartbleed, CCS injection, ROBOT, STARTTLS injection.
 
 Each probe speaks TLS at the record level over a channel from
-:func:`mxtls.scan.channel.open_channel` (STARTTLS or implicit TLS), records
+:func:`mxtls.net.deep.channel.open_channel` (STARTTLS or implicit TLS), records
 what the server did and never judges: ``mxtls.checks.vulns`` turns the
 observations into findings.  Connections per endpoint, for a sound server:
 Heartbleed 1, CCS injection 1, ROBOT 5 (10 to confirm an oracle), STARTTLS
@@ -17,11 +17,11 @@ import time
 
 from mxtls.config import CheckConfig
 from mxtls.models.vulns import StarttlsInjectionObservation, VulnObservation, VulnProbe
-from mxtls.scan.vulns._common import ProbeContext
-from mxtls.scan.vulns.ccs import probe_ccs_injection
-from mxtls.scan.vulns.heartbleed import probe_heartbleed
-from mxtls.scan.vulns.injection import probe_starttls_injection
-from mxtls.scan.vulns.robot import probe_robot
+from mxtls.net.deep.vulns._common import ProbeContext
+from mxtls.net.deep.vulns.ccs import probe_ccs_injection
+from mxtls.net.deep.vulns.heartbleed import probe_heartbleed
+from mxtls.net.deep.vulns.injection import probe_starttls_injection
+from mxtls.net.deep.vulns.robot import probe_robot
 
 __all__ = [
     "ProbeContext",

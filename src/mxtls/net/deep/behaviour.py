@@ -24,9 +24,16 @@ from typing import Literal
 
 from cryptography.x509 import ocsp
 
-from mxtls.certinfo import describe_certificate
 from mxtls.models.deep import Behaviour, KeyTypeCertificate
 from mxtls.models.observations import CertificateInfo
+from mxtls.net.deep.enumerate import (
+    CHUNK_SUITES,
+    Prober,
+    enumeration_groups,
+    label,
+    ordered_suites,
+    suite_info,
+)
 from mxtls.protocol.tls_registry import (
     CIPHER_SUITES,
     TLS_FALLBACK_SCSV,
@@ -36,14 +43,7 @@ from mxtls.protocol.tls_registry import (
     cipher_suite,
 )
 from mxtls.protocol.tls_wire import build_client_hello
-from mxtls.scan.enumerate import (
-    CHUNK_SUITES,
-    Prober,
-    enumeration_groups,
-    label,
-    ordered_suites,
-    suite_info,
-)
+from mxtls.trust.certinfo import describe_certificate
 
 DEFLATE = 1  # RFC 3749 §2
 INAPPROPRIATE_FALLBACK_ALERT = 86  # RFC 7507 §2

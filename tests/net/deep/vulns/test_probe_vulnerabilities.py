@@ -13,7 +13,7 @@ from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.ca import Issued
 from mxtls.models.findings import endpoint_target
 from mxtls.models.vulns import VulnObservation
-from mxtls.scan.vulns import probe_vulnerabilities
+from mxtls.net.deep.vulns import probe_vulnerabilities
 from mxtls.testing import PostfixInstance
 
 from .conftest import POSTFIX_HOST

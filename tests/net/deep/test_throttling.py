@@ -6,9 +6,9 @@ import socket
 
 from mxtls.checks.deep_tls import check_deep
 from mxtls.config import CheckConfig, Timeouts
+from mxtls.net.deep.scanner import deep_scan_endpoint
 from mxtls.protocol.tls_registry import TlsVersion
-from mxtls.scan.scanner import deep_scan_endpoint
-from tests.scan.doubles import OldServer, ScriptedServer
+from tests.net.deep.doubles import OldServer, ScriptedServer
 
 HOST = "mx.double.test"
 TARGET = f"{HOST}[127.0.0.1]:25"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mxtls.scan.vulns import ProbeContext, probe_starttls_injection
+from mxtls.net.deep.vulns import ProbeContext, probe_starttls_injection
 
 from .doubles import MX, SslPeer, config
 

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 from mxtls.lab.ca import Issued
+from mxtls.net.deep.vulns import ProbeContext, probe_heartbleed
+from mxtls.net.deep.vulns.heartbleed import CLAIMED_PAYLOAD_BYTES, heartbeat_request
 from mxtls.protocol.tls_wire import Extension
-from mxtls.scan.vulns import ProbeContext, probe_heartbleed
-from mxtls.scan.vulns.heartbleed import CLAIMED_PAYLOAD_BYTES, heartbeat_request
 
 from .doubles import MX, SslPeer, TlsDouble, config, heartbleed, idle
 

@@ -15,10 +15,10 @@ import pytest
 from mxtls.checks.deep_tls import check_deep
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.ca import LabCA
+from mxtls.net.deep.hello import send_hello
+from mxtls.net.deep.scanner import deep_scan_endpoint
 from mxtls.protocol.tls_registry import TlsVersion, suites_for_version
 from mxtls.protocol.tls_wire import build_client_hello
-from mxtls.scan.hello import send_hello
-from mxtls.scan.scanner import deep_scan_endpoint
 from mxtls.testing import PostfixInstance
 
 pytestmark = pytest.mark.postfix

@@ -15,7 +15,7 @@ import pytest
 from mxtls.checks.deep_tls import check_deep
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.ca import LabCA
-from mxtls.scan.scanner import deep_scan_endpoint
+from mxtls.net.deep.scanner import deep_scan_endpoint
 
 HOST = "mx.pyssl.test"
 TARGET = f"{HOST}[127.0.0.1]:465"

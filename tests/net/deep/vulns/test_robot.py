@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mxtls.lab.ca import Issued
-from mxtls.scan.vulns import ProbeContext, probe_robot
-from mxtls.scan.vulns.robot import (
+from mxtls.net.deep.vulns import ProbeContext, probe_robot
+from mxtls.net.deep.vulns.robot import (
     PAYLOADS,
     classify_oracle,
     client_key_exchange,

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from mxtls.lab.ca import Issued
-from mxtls.scan.vulns import ProbeContext, probe_ccs_injection
+from mxtls.net.deep.vulns import ProbeContext, probe_ccs_injection
 
 from .doubles import MX, SslPeer, TlsDouble, ccs_sound, ccs_vulnerable, config
 

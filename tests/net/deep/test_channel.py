@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from mxtls.config import CheckConfig
 from mxtls.lab.world import Lab
+from mxtls.net.deep.channel import Channel, ChannelFailure, open_channel
 from mxtls.protocol.tls_registry import TlsVersion
 from mxtls.protocol.tls_wire import RecordReader, ServerHello, build_client_hello
-from mxtls.scan.channel import Channel, ChannelFailure, open_channel
 
 
 async def _server_hello(channel: Channel, host: str) -> ServerHello:

@@ -20,10 +20,7 @@ from __future__ import annotations
 import asyncio
 
 from mxtls.models.vulns import HeartbleedObservation
-from mxtls.net.stream import RawStream
-from mxtls.protocol.tls_registry import ExtensionType, TlsVersion, suites_for_version
-from mxtls.protocol.tls_wire import Alert, RecordReader, build_client_hello
-from mxtls.scan.vulns._common import (
+from mxtls.net.deep.vulns._common import (
     Flight,
     NotTested,
     ProbeContext,
@@ -34,6 +31,9 @@ from mxtls.scan.vulns._common import (
     record,
     send,
 )
+from mxtls.net.stream import RawStream
+from mxtls.protocol.tls_registry import ExtensionType, TlsVersion, suites_for_version
+from mxtls.protocol.tls_wire import Alert, RecordReader, build_client_hello
 
 CT_ALERT = 21  # RFC 5246 §6.2.1
 CT_HEARTBEAT = 24  # RFC 6520 §3

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 
 from mxtls.models.vulns import StarttlsInjectionObservation
+from mxtls.net.deep.vulns._common import NotTested, ProbeContext, ProbeRun
 from mxtls.net.smtp_session import looks_throttled
 from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import TlsError, TlsStream, tls_handshake
@@ -32,7 +33,6 @@ from mxtls.protocol.smtp import (
     StartTls,
     parse_ehlo,
 )
-from mxtls.scan.vulns._common import NotTested, ProbeContext, ProbeRun
 
 RECV_BYTES = 4096
 MAX_READS = 1000  # loop bound; the deadline ends a slow peer first

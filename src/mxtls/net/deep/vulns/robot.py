@@ -36,19 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from mxtls.models.vulns import RobotObservation, RobotOracle, RobotPayload
-from mxtls.protocol.tls_registry import (
-    CIPHER_SUITES,
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
-    BulkCipher,
-    CipherMode,
-    CipherSuite,
-    KeyExchange,
-    TlsVersion,
-    cipher_suite,
-    cipher_suite_name,
-)
-from mxtls.protocol.tls_wire import ClientHello, RecordReader, build_client_hello
-from mxtls.scan.vulns._common import (
+from mxtls.net.deep.vulns._common import (
     CT_HANDSHAKE,
     Flight,
     NotTested,
@@ -61,6 +49,18 @@ from mxtls.scan.vulns._common import (
     record,
     send,
 )
+from mxtls.protocol.tls_registry import (
+    CIPHER_SUITES,
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    BulkCipher,
+    CipherMode,
+    CipherSuite,
+    KeyExchange,
+    TlsVersion,
+    cipher_suite,
+    cipher_suite_name,
+)
+from mxtls.protocol.tls_wire import ClientHello, RecordReader, build_client_hello
 
 PAYLOADS: tuple[RobotPayload, ...] = (
     "valid",

@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from mxtls.config import CheckConfig
 from mxtls.models.vulns import VulnProbe
+from mxtls.net.deep.channel import Channel, ChannelFailure, open_channel
+from mxtls.net.deep.hello import read_answer
 from mxtls.net.tls import sni_for
 from mxtls.protocol.tls_registry import TlsVersion, version_label
 from mxtls.protocol.tls_wire import (
@@ -30,8 +32,6 @@ from mxtls.protocol.tls_wire import (
     ServerHello,
     TlsWireError,
 )
-from mxtls.scan.channel import Channel, ChannelFailure, open_channel
-from mxtls.scan.hello import read_answer
 
 RECV_BYTES = 16 * 1024 + 5  # one TLS record with its header
 MAX_READS = 4096  # loop bound; the deadline ends a slow peer first
@@ -202,7 +202,7 @@ class Refused:
 async def read_flight(channel: Channel, reader: RecordReader, timeout: float) -> Flight | Refused:
     """Read the server's flight up to ServerHelloDone within ``timeout`` seconds.
 
-    Built on :func:`mxtls.scan.hello.read_answer` (the enumeration's reader);
+    Built on :func:`mxtls.net.deep.hello.read_answer` (the enumeration's reader);
     the probes then go on with the same ``reader``.
 
     Returns:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mxtls.config import CheckConfig
+from mxtls.net.deep.channel import Channel, ChannelFailure, open_channel
 from mxtls.protocol.tls_wire import (
     Alert,
     Certificate,
@@ -32,7 +33,6 @@ from mxtls.protocol.tls_wire import (
     SSLv2ServerHello,
     TlsWireError,
 )
-from mxtls.scan.channel import Channel, ChannelFailure, open_channel
 
 RECV_BYTES = 16 * 1024
 MAX_READS = 4096  # loop bound; the handshake deadline or the codec's limits end it first
