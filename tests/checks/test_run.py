@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mxtls.checks.codes import CODES
-from mxtls.checks.run import run_checks, sort_findings
+from mxtls.checks.judge import run_checks, sort_findings
 from mxtls.models.findings import Finding
 from mxtls.models.observations import Discovery, EndpointObservation
 

@@ -7,7 +7,7 @@ per-sender outcomes and implied codes out.
 from __future__ import annotations
 
 from mxtls.checks.codes import make_finding
-from mxtls.checks.verdict import DaneHost, compose_verdict
+from mxtls.checks.delivery import DaneHost, compose_verdict
 from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import EndpointObservation
 from mxtls.models.policy import MtaStsObservation

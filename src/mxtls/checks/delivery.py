@@ -1,20 +1,38 @@
-"""Delivery verdicts that follow from the SMTP observations alone (``delivery.*``).
+"""The delivery verdict: what each kind of sender does with the domain's mail (pure).
 
-``delivery.strict_senders_fail`` needs the domain's MTA-STS and DANE
-policies and is judged where those are; what an *opportunistic* sender does
-is already decided by what port 25 showed.
+The question users really ask is "will strict senders still deliver to me?".
+Opportunistic senders (RFC 3207, Postfix ``may``) use TLS when it works and
+plaintext otherwise.  MTA-STS senders in ``enforce`` mode (RFC 8461 §5) "MUST
+NOT deliver the message to hosts that fail MX matching or certificate
+validation or that do not support STARTTLS".  DANE senders (RFC 7672 §2.2)
+authenticate an MX whose TLSA RRset is DNSSEC-secure and usable, and refuse
+to deliver when no record matches; RFC 8461 §2: "senders who implement
+MTA-STS and DANE ... SHOULD use DANE" for such hosts, so DANE takes
+precedence for senders doing both.
+
+Emits ``delivery.unencrypted_path`` from what port 25 showed (an
+opportunistic sender's outcome needs nothing else), and
+``delivery.strict_senders_fail`` (target DOMAIN) and
+``mta_sts.enforce_tls_failure`` (per MX) from the facts, the domain's
+MTA-STS and DANE policies and the certificate findings already made for
+port 25.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from mxtls.checks._common import join_names
 from mxtls.checks.codes import make_finding
+from mxtls.checks.mta_sts import enforce_failures
 from mxtls.checks.starttls import starttls_offered
-from mxtls.models.findings import Finding
+from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import Discovery, EndpointObservation
+from mxtls.models.policy import MtaStsObservation
+from mxtls.models.verdict import DeliveryVerdict, MxVerdict, Outcome, SenderVerdict
+from mxtls.protocol.mta_sts import mx_matches_pattern
 
 MX_PORT = 25  # RFC 5321 §4.5.4.1 / RFC 3207: MX-to-MX relay happens on port 25
 
@@ -71,3 +89,281 @@ def check_delivery(discovery: Discovery, endpoints: Sequence[EndpointObservation
             )
         )
     return findings
+
+
+# Certificate findings that make PKIX validation (RFC 8461 §4.2) fail for an endpoint.
+PKIX_FAILURES = {
+    "cert.expired": "certificate expired",
+    "cert.not_yet_valid": "certificate not yet valid",
+    "cert.hostname_mismatch": "certificate does not name the MX host",
+    "cert.self_signed": "self-signed certificate",
+    "cert.untrusted": "certificate chain not trusted",
+    "cert.chain_incomplete": "intermediate certificate missing",
+}
+MTA_STS_POLICY_BLOCKERS = {
+    "mta_sts.txt_invalid",
+    "mta_sts.policy_fetch_failed",
+    "mta_sts.policy_invalid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DaneHost:
+    """DANE facts for one MX host (port 25), prepared from the TLSA lookups.
+
+    Attributes:
+        applies: the TLSA RRset is DNSSEC-secure and has a usable record.
+        reason: why DANE does or does not apply (shown in the verdict).
+        endpoints: (ip, port) -> (authenticated, why) for probed endpoints.
+        refuse: set when a DANE sender must not deliver to the host whatever
+            the endpoints show (RFC 7672 §2.1.1: a bogus TLSA or address
+            answer is a lookup failure, the sender defers).
+    """
+
+    applies: bool
+    reason: str
+    endpoints: Mapping[tuple[str, int], tuple[bool, str]] = field(default_factory=dict)
+    refuse: str | None = None
+
+
+def tls_failure(obs: EndpointObservation, codes: set[str]) -> str | None:
+    """Why a sender requiring authenticated TLS fails on this endpoint, or None."""
+    if obs.banner is None or obs.banner.code != 220:
+        return None  # not reached: a reachability problem, not a TLS one
+    plain = plaintext_only_reason(obs)
+    if plain is not None:
+        return plain
+    if obs.handshake is None:
+        return obs.handshake_error or "no TLS session"
+    bad = [text for code, text in PKIX_FAILURES.items() if code in codes]
+    return ", ".join(bad) if bad else None
+
+
+def compose_verdict(
+    discovery: Discovery,
+    endpoints: Sequence[EndpointObservation],
+    findings: Sequence[Finding],
+    mta_sts: MtaStsObservation | None,
+    dane: Mapping[str, DaneHost] | None = None,
+) -> tuple[DeliveryVerdict, list[Finding]]:
+    """The verdict per sender kind and the findings it implies."""
+    domain = discovery.domain
+    if discovery.null_mx or not discovery.hosts:
+        return DeliveryVerdict(), []
+    codes_by_target: dict[str, set[str]] = {}
+    for f in findings:
+        codes_by_target.setdefault(f.target, set()).add(f.code)
+    port25: dict[str, list[EndpointObservation]] = {}
+    for obs in endpoints:
+        if obs.port == MX_PORT:
+            port25.setdefault(obs.host, []).append(obs)
+    hosts = [h.name for h in discovery.hosts]
+    failures: dict[str, list[str]] = {}
+    reached: dict[str, bool] = {}
+    for host in hosts:
+        eps = port25.get(host, [])
+        reached[host] = any(ep.banner is not None and ep.banner.code == 220 for ep in eps)
+        for ep in eps:
+            reason = tls_failure(
+                ep, codes_by_target.get(endpoint_target(host, ep.ip, ep.port), set())
+            )
+            if reason:
+                failures.setdefault(host, []).append(f"{reason} on {ep.ip}")
+
+    senders = [_opportunistic(hosts, port25, reached)]
+    extra: list[Finding] = []
+    sts_verdict, sts_findings = _mta_sts(domain, hosts, reached, failures, mta_sts, findings)
+    senders.append(sts_verdict)
+    extra.extend(sts_findings)
+    senders.append(_dane(hosts, reached, dane or {}))
+    for sv in senders[1:]:
+        if sv.applies and any(m.refused for m in sv.mx):
+            refused = [m for m in sv.mx if m.refused]
+            names = "; ".join(f"{m.host} ({m.reason})" for m in refused)
+            extra.append(
+                make_finding(
+                    "delivery.strict_senders_fail",
+                    domain,
+                    f"{domain}: {_SENDER_NAME[sv.sender]} would not deliver to {names} "
+                    f"[{sv.policy}]",
+                )
+            )
+    return DeliveryVerdict(senders=senders), extra
+
+
+_SENDER_NAME = {
+    "opportunistic": "opportunistic senders",
+    "mta_sts": "MTA-STS enforcing senders",
+    "dane": "DANE senders",
+}
+
+
+def _outcome(mx: list[MxVerdict], reached: Mapping[str, bool]) -> Outcome:
+    if not any(reached.values()):
+        return "unreachable"
+    ok = [m for m in mx if m.delivers]
+    if len(ok) == len(mx):
+        return "delivers"
+    return "delivers_partly" if ok else "refuses"
+
+
+def _opportunistic(
+    hosts: list[str], port25: Mapping[str, list[EndpointObservation]], reached: Mapping[str, bool]
+) -> SenderVerdict:
+    mx = []
+    for host in hosts:
+        eps = [ep for ep in port25.get(host, []) if ep.banner is not None and ep.banner.code == 220]
+        if not eps:
+            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+            continue
+        tls = [ep for ep in eps if ep.handshake is not None]
+        encrypted = len(tls) == len(eps)
+        reason = (
+            "TLS on every address"
+            if encrypted
+            else ("plaintext on some addresses" if tls else "plaintext only")
+        )
+        mx.append(MxVerdict(host=host, delivers=True, encrypted=encrypted, reason=reason))
+    outcome = _outcome(mx, reached)
+    plain = [m.host for m in mx if m.delivers and not m.encrypted]
+    if outcome == "unreachable":
+        summary = "no MX host answered on port 25"
+    elif plain:
+        summary = f"deliver, in PLAINTEXT to {', '.join(plain)}"
+    else:
+        summary = "deliver, encrypted to every reachable MX"
+    return SenderVerdict(
+        sender="opportunistic",
+        applies=True,
+        policy="STARTTLS if offered",
+        outcome=outcome,
+        summary=summary,
+        mx=mx,
+    )
+
+
+def _mta_sts(
+    domain: str,
+    hosts: list[str],
+    reached: Mapping[str, bool],
+    failures: Mapping[str, list[str]],
+    obs: MtaStsObservation | None,
+    findings: Sequence[Finding],
+) -> tuple[SenderVerdict, list[Finding]]:
+    blocked = any(f.code in MTA_STS_POLICY_BLOCKERS for f in findings)
+    if obs is None or obs.mode is None or blocked:
+        policy = "no usable MTA-STS policy"
+        if obs is not None and obs.record is not None and blocked:
+            policy = "MTA-STS policy unusable (see mta_sts findings)"
+        return SenderVerdict(
+            sender="mta_sts",
+            applies=False,
+            policy=policy,
+            outcome="not_applicable",
+            summary="no MTA-STS policy in force: same as opportunistic",
+        ), []
+    policy = f"MTA-STS {obs.mode} (id {obs.record_id}, max_age {obs.max_age})"
+    if obs.mode != "enforce":
+        return SenderVerdict(
+            sender="mta_sts",
+            applies=False,
+            policy=policy,
+            outcome="not_applicable",
+            summary=f"mode {obs.mode}: failures reported, not enforced",
+        ), []
+    mx: list[MxVerdict] = []
+    tls_failures: dict[str, str] = {}
+    for host in hosts:
+        if not any(mx_matches_pattern(host, p) for p in obs.mx_patterns):
+            mx.append(
+                MxVerdict(
+                    host=host, delivers=False, refused=True, reason="MX not covered by the policy"
+                )
+            )
+            continue
+        if not reached.get(host):
+            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+            continue
+        if failures.get(host):
+            reason = "; ".join(failures[host])
+            tls_failures[host] = reason
+            mx.append(MxVerdict(host=host, delivers=False, refused=True, reason=reason))
+            continue
+        mx.append(
+            MxVerdict(
+                host=host,
+                delivers=True,
+                encrypted=True,
+                authenticated=True,
+                reason="valid certificate for the MX name",
+            )
+        )
+    outcome = _outcome(mx, reached)
+    summary = {
+        "delivers": "deliver, authenticated (PKIX) to every MX",
+        "delivers_partly": "deliver only to some MX hosts; the others are refused",
+        "refuses": "will NOT deliver: every MX fails the policy",
+        "unreachable": "no MX host answered on port 25",
+        "not_applicable": "",
+    }[outcome]
+    return SenderVerdict(
+        sender="mta_sts", applies=True, policy=policy, outcome=outcome, summary=summary, mx=mx
+    ), enforce_failures(obs.mode, hosts, tls_failures)
+
+
+def _dane(
+    hosts: list[str], reached: Mapping[str, bool], dane: Mapping[str, DaneHost]
+) -> SenderVerdict:
+    applying = {h: d for h, d in dane.items() if d.applies}
+    if not applying:
+        return SenderVerdict(
+            sender="dane",
+            applies=False,
+            policy="no DNSSEC-secure TLSA records for port 25",
+            outcome="not_applicable",
+            summary="no secure TLSA records: same as opportunistic",
+        )
+    mx: list[MxVerdict] = []
+    for host in hosts:
+        info = dane.get(host)
+        if info is None or not info.applies:
+            why = info.reason if info is not None else "no TLSA lookup"
+            mx.append(
+                MxVerdict(
+                    host=host, delivers=reached.get(host, False), reason=f"opportunistic ({why})"
+                )
+            )
+            continue
+        bad = [f"{why} on {ip}" for (ip, _), (ok, why) in info.endpoints.items() if not ok]
+        if info.refuse:
+            bad = [info.refuse]
+        if bad:
+            mx.append(MxVerdict(host=host, delivers=False, refused=True, reason="; ".join(bad)))
+        elif not reached.get(host):
+            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+        else:
+            mx.append(
+                MxVerdict(
+                    host=host,
+                    delivers=True,
+                    encrypted=True,
+                    authenticated=True,
+                    reason="TLSA record matches",
+                )
+            )
+    outcome = _outcome(mx, reached)
+    summary = {
+        "delivers": "deliver, authenticated by DANE",
+        "delivers_partly": "deliver only to some MX hosts; the others fail DANE",
+        "refuses": "will NOT deliver: DANE authentication fails on every MX",
+        "unreachable": "no MX host answered on port 25",
+        "not_applicable": "",
+    }[outcome]
+    return SenderVerdict(
+        sender="dane",
+        applies=True,
+        policy=f"DANE on {', '.join(sorted(applying))}",
+        outcome=outcome,
+        summary=summary,
+        mx=mx,
+    )

@@ -1,5 +1,8 @@
 """Judge one run: every check over every observation, then the delivery verdict.
 
+The one entry point of ``checks/``: :func:`judge` for a whole run,
+:func:`run_checks` for the discovery and endpoint checks alone.
+
 The engine hands over what it observed; this module decides, with no I/O
 and only the injected clock, and returns the findings (sorted, unique) and
 the per-sender verdict.
@@ -11,16 +14,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mxtls.checks.cert import check_certificate
+from mxtls.checks.cert import (
+    check_caa,
+    check_certificate,
+    check_certificate_consistency,
+)
 from mxtls.checks.codes import make_finding
 from mxtls.checks.dane import check_dane, tlsa_status
 from mxtls.checks.deep_tls import check_deep
-from mxtls.checks.dns import check_lookups
+from mxtls.checks.delivery import DaneHost, check_delivery, compose_verdict
+from mxtls.checks.dns import check_dns, check_lookups
 from mxtls.checks.dnssec import check_dnssec
 from mxtls.checks.mta_sts import check_mta_sts
-from mxtls.checks.run import run_checks, sort_findings
+from mxtls.checks.mx import check_mx
+from mxtls.checks.smtp import check_smtp
+from mxtls.checks.starttls import check_starttls, check_starttls_consistency
+from mxtls.checks.tls import check_tls
 from mxtls.checks.tls_rpt import check_tls_rpt
-from mxtls.checks.verdict import DaneHost, compose_verdict
 from mxtls.checks.vulns import check_vulns
 from mxtls.models.dane import DaneObservation
 from mxtls.models.deep import DeepScan
@@ -31,6 +41,48 @@ from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
 from mxtls.trust.store import TrustStore
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Drop exact duplicates; order by severity (error first), then target, then code."""
+    unique = list(dict.fromkeys(findings))
+    return sorted(unique, key=lambda f: (-f.severity.rank, f.target, f.code, f.message))
+
+
+def run_checks(
+    discovery: Discovery,
+    endpoints: Sequence[EndpointObservation],
+    *,
+    now: datetime,
+    warn_days: int,
+    trust: TrustStore,
+) -> list[Finding]:
+    """Judge everything observed in one run.
+
+    Args:
+        discovery: what DNS said about the domain's mail hosts.
+        endpoints: one observation per (host, address, port) probed.
+        now: the run's clock (expiry is judged against it).
+        warn_days: ``cert.expiring_soon`` threshold in days.
+        trust: the run's trust store.
+
+    Returns:
+        Deduplicated findings, errors first, then by target and code.  For a
+        null-MX domain only the DNS and MX findings (nothing else applies).
+    """
+    findings: list[Finding] = [*check_dns(discovery), *check_mx(discovery)]
+    if discovery.null_mx:
+        return sort_findings(findings)
+    findings.extend(check_caa(discovery))
+    for obs in endpoints:
+        findings.extend(check_smtp(obs))
+        findings.extend(check_starttls(obs))
+        findings.extend(check_tls(obs))
+        findings.extend(check_certificate(obs, now=now, warn_days=warn_days, trust=trust))
+    findings.extend(check_starttls_consistency(endpoints))
+    findings.extend(check_certificate_consistency(endpoints))
+    findings.extend(check_delivery(discovery, endpoints))
+    return sort_findings(findings)
 
 
 @dataclass(frozen=True, slots=True)
