@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from mxtls.net.smtp_session import fetch_certificate_nosni, looks_throttled, probe_endpoint
-from mxtls.protocol.smtp import Reply
+from mxtls.net.smtp_session import probe_endpoint
 
 from .servers import EHLO_PLAIN, MX_NAME, Lab, config, smtp_loop, tls_until_failure, write
 
@@ -393,8 +392,6 @@ async def test_sni_on_and_off_as_seen_by_the_server(serve: Serve, peer: Lab) -> 
     assert without.handshake is not None and without.handshake.sni is None
     assert without.stopped_at is None and without.ehlo_tls is None  # stopped after handshake
     assert without.handshake.chain[0].der == with_sni.handshake.chain[0].der
-    nosni = await fetch_certificate_nosni(MX_NAME, IP, 25, cfg)
-    assert nosni is not None and nosni.sni is None and peer.sni_seen[-1] is None
 
 
 async def test_no_sni_for_an_address_literal_host(serve: Serve, peer: Lab) -> None:
@@ -435,13 +432,3 @@ async def test_transcript_is_bounded(serve: Serve, peer: Lab) -> None:
     assert len(obs.transcript) == 6
     assert obs.transcript[-1].text == "transcript truncated at 6 lines"
     assert obs.ehlo_tls is not None  # the dialogue itself was not cut short
-
-
-def test_looks_throttled() -> None:
-    assert looks_throttled(Reply(code=421, lines=("bye",)))
-    assert looks_throttled(Reply(code=450, lines=("4.7.1 Rate limit exceeded",)))
-    assert looks_throttled(Reply(code=554, lines=("too many connections from your IP",)))
-    assert not looks_throttled(Reply(code=554, lines=("5.7.1 separate accurate text",)))
-    assert not looks_throttled(Reply(code=220, lines=("mx.example ESMTP",)))
-    # A host name is not a word: "mx.ratelimited.example" says nothing about rates.
-    assert not looks_throttled(Reply(code=220, lines=("mx.ratelimited.example ESMTP",)))

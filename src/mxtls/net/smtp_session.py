@@ -23,10 +23,15 @@ a fact for ``checks/`` to judge) has ``stopped_at`` None.
 On an implicit-TLS port (465) every SMTP exchange happens inside TLS, so the
 EHLO answer is recorded in ``ehlo_tls`` and ``ehlo`` stays None.
 
+The dialogue itself (the read loop, the walk to STARTTLS, the courtesy
+QUIT) is the one STARTTLS opener of :mod:`mxtls.net.starttls`; this module
+runs it with SMTP's dialect, adds the TLS handshake and the EHLO inside TLS,
+and turns what the opener saw into the observation.
+
 The certificate without SNI (``cert.sni_differs``) comes from a second,
-shorter connection: ``probe_endpoint(..., sni=False, handshake_only=True)``
-or :func:`fetch_certificate_nosni`; the engine stores its ``handshake`` as
-the main observation's ``handshake_nosni``.
+shorter connection: ``probe_endpoint(..., sni=False, handshake_only=True)``;
+the engine stores its ``handshake`` as the main observation's
+``handshake_nosni``.
 """
 
 from __future__ import annotations
@@ -34,8 +39,6 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 from mxtls.config import CheckConfig
@@ -44,49 +47,20 @@ from mxtls.models.observations import (
     EhloInfo,
     EndpointObservation,
     SmtpReply,
-    TlsHandshake,
     TranscriptLine,
 )
-from mxtls.net.stream import RawStream, classify_error, connect
+from mxtls.net.starttls import Dialogue, StepClock, Stopped
+from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import sni_for, tls_handshake
-from mxtls.protocol.smtp import (
-    Command,
-    ConnectionClosed,
-    Ehlo,
-    Helo,
-    NeedData,
-    Quit,
-    RemoteProtocolError,
-    Reply,
-    SmtpClient,
-    StartTls,
-    parse_ehlo,
-    says_slow_down,
-)
+from mxtls.protocol.smtp import Command, Reply
+from mxtls.protocol.starttls import SMTP
 
-__all__ = ["fetch_certificate_nosni", "looks_throttled", "probe_endpoint"]
-
-RECV_BYTES = 4096  # one read; the codec bounds lines and replies, the deadline bounds time
-QUIT_WAIT_SECONDS = 2.0  # at most this long for the courtesy QUIT after a refusal
-MAX_READS_PER_REPLY = 100_000  # loop bound; the step deadline ends it long before
+__all__ = ["probe_endpoint"]
 
 StopReason = Literal["timeout", "closed", "protocol", "rejected", "tls", "internal"]
 
 
-def looks_throttled(reply: Reply | SmtpReply) -> bool:
-    """Should the checker back off? 421 (RFC 5321 §3.8: service closing) or a "slow down" text.
-
-    This is the operational signal (stop, do not retry); whether the finding
-    is ``smtp.rate_limited`` is decided in ``checks.smtp``.
-    """
-    return reply.code == 421 or says_slow_down(" ".join(reply.lines))
-
-
-class _Stream(Protocol):
-    async def send(self, data: bytes) -> None: ...
-
-    async def recv(self, max_bytes: int) -> bytes: ...
-
+class _Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
@@ -122,17 +96,18 @@ class _Session:
             "implicit" if config.tls_mode(port) == "implicit" else "starttls"
         )
         self.target = f"{host}[{ip}]:{port}"
-        limits = config.limits
-        self.codec = SmtpClient(limits.max_line_bytes, limits.max_reply_lines)
         self.obs: dict[str, Any] = {}
-        self.timings: dict[str, float] = {}
+        self.clock = StepClock()
         self.transcript: list[TranscriptLine] = []
         self.truncated = False
-        self.bytes_received = 0
-        self.step = "connect"
-        self.stream: _Stream | None = None
+        self.dialogue: Dialogue[Reply, Command] | None = None
         self.raw: RawStream | None = None
+        self.closer: _Closable | None = None  # what close() closes: the raw or the TLS stream
         self.start = time.monotonic()
+
+    @property
+    def step(self) -> str:
+        return self.clock.step
 
     # ------------------------------------------------------------ recording
 
@@ -149,182 +124,85 @@ class _Session:
         t_ms = round((time.monotonic() - self.start) * 1000, 3)
         return TranscriptLine(dir=direction, text=text, t_ms=t_ms)
 
-    def note_reply(self, reply: Reply) -> None:
-        last = len(reply.lines) - 1
-        for i, text in enumerate(reply.lines):
-            self.note("S", f"{reply.code}{' ' if i == last else '-'}{text}")
-
-    @contextmanager
-    def timed(self, step: str) -> Iterator[None]:
-        self.step = step
-        t0 = time.monotonic()
-        try:
-            yield
-        finally:
-            self.timings[step] = round((time.monotonic() - t0) * 1000, 3)
-
-    # -------------------------------------------------------------- talking
-
-    async def read_reply(self, timeout: float, what: str) -> Reply:
-        assert self.stream is not None
-        try:
-            async with asyncio.timeout(timeout):
-                for _ in range(MAX_READS_PER_REPLY):
-                    event = self.codec.next_event()
-                    if isinstance(event, Reply):
-                        self.note_reply(event)
-                        return event
-                    if isinstance(event, ConnectionClosed):
-                        detail = f"{self.target}: connection closed while waiting for {what}"
-                        if event.incomplete:
-                            detail += f" (unfinished reply {event.incomplete!r})"
-                        self.note("T", "connection closed by the server")
-                        raise _Stop("closed", detail)
-                    assert isinstance(event, NeedData)
-                    data = await self.stream.recv(RECV_BYTES)
-                    self.bytes_received += len(data)
-                    self.codec.receive_data(data)
-        except TimeoutError:
-            self.note("T", f"no {what} within {timeout:g}s")
-            raise _Stop("timeout", f"{self.target}: no {what} within {timeout:g}s") from None
-        except RemoteProtocolError as exc:
-            self.note("T", f"protocol error: {exc}")
-            raise _Stop("protocol", f"{self.target}: {what}: {exc}") from None
-        except OSError as exc:
-            failure = classify_error(exc)
-            self.note("T", f"connection failed: {failure.kind}")
-            raise _Stop(
-                "closed", f"{self.target}: {what}: {failure.kind}: {failure.detail}"
-            ) from None
-        raise _Stop(
-            "protocol", f"{self.target}: {what}: no reply after {MAX_READS_PER_REPLY} reads"
-        )
-
-    async def command(self, cmd: Command, what: str) -> Reply:
-        assert self.stream is not None
-        data = self.codec.send(cmd)
-        self.note("C", data.decode("ascii").rstrip("\r\n"))
-        timeout = self.config.timeouts.command
-        try:
-            async with asyncio.timeout(timeout):
-                await self.stream.send(data)
-        except TimeoutError:
-            raise _Stop(
-                "timeout", f"{self.target}: could not send {what} in {timeout:g}s"
-            ) from None
-        except OSError as exc:
-            failure = classify_error(exc)
-            raise _Stop(
-                "closed", f"{self.target}: {what}: {failure.kind}: {failure.detail}"
-            ) from None
-        return await self.read_reply(timeout, f"reply to {what}")
-
-    async def quit(self) -> None:
-        """Courtesy QUIT; its outcome is recorded in the transcript only."""
-        if self.stream is None:
-            return
-        try:
-            async with asyncio.timeout(min(self.config.timeouts.command, QUIT_WAIT_SECONDS)):
-                await self.command(Quit(), "QUIT")
-        except (_Stop, TimeoutError, OSError):
-            pass
-
     # ---------------------------------------------------------------- steps
 
     async def run(self) -> None:
-        with self.timed("connect"):
+        with self.clock.timed("connect"):
             result = await connect(self.ip, self.connect_port, self.config.timeouts.connect)
         if isinstance(result, ConnectFailure):
             self.obs["connect_failure"] = result
             self.note("T", f"connect failed: {result.kind}: {result.detail}")
             reason: StopReason = "timeout" if result.kind == "timeout" else "closed"
             raise _Stop(reason, f"{self.target}: connect {result.kind}: {result.detail}")
-        self.raw = self.stream = result
+        self.raw = self.closer = result
         self.note("T", f"connected to {self.ip} port {self.connect_port}")
+        dialogue = self.dialogue = Dialogue(
+            result,
+            SMTP,
+            self.config,
+            target=self.target,
+            note=self.note,
+            clock=self.clock,
+            polite=True,
+        )
+        try:
+            await self.walk(dialogue)
+        except Stopped as stop:
+            why: StopReason = "rejected" if stop.kind == "not_offered" else stop.kind
+            raise _Stop(why, f"{self.target}: {stop.detail}") from None
+
+    async def walk(self, d: Dialogue[Reply, Command]) -> None:
         if self.mode == "implicit":
             await self.handshake()
             if self.handshake_only:
                 return
-            await self.banner()
-            await self.greet("ehlo_tls")
+            try:
+                await d.greeting()
+                await d.hello("ehlo_tls", fallback=True)
+            finally:
+                self.record(d, "ehlo_tls")
         else:
-            await self.banner()
-            offered = await self.greet("ehlo")
-            self.obs["starttls_offered"] = offered
-            if not offered:
-                self.note("T", "STARTTLS not offered")
-                await self.quit()
-                return
-            await self.starttls()
+            try:
+                await d.to_tls_start(fallback=True)
+            except Stopped as stop:
+                if stop.kind == "not_offered":
+                    return  # a fact for checks/, not a failure; the QUIT was said
+                raise
+            finally:
+                self.record(d, "ehlo")
             await self.handshake()
             if self.handshake_only:
                 return
-            await self.greet("ehlo_tls")
-        await self.quit()
-
-    async def banner(self) -> None:
-        with self.timed("banner"):
             try:
-                reply = await self.read_reply(self.config.timeouts.banner, "banner")
-            except _Stop as stop:
-                if stop.reason == "closed" and self.bytes_received == 0:
-                    self.obs["throttled"] = True  # closed before saying anything
-                raise
-        self.obs["banner"] = _smtp_reply(reply)
-        if looks_throttled(reply):
+                await d.hello("ehlo_tls", fallback=True)
+            finally:
+                self.record(d, "ehlo_tls")
+        await d.goodbye()
+
+    def record(self, d: Dialogue[Reply, Command], hello_field: Literal["ehlo", "ehlo_tls"]) -> None:
+        """Copy what the dialogue saw into the observation's fields."""
+        seen = d.seen
+        if seen.greeting is not None:
+            self.obs["banner"] = _smtp_reply(seen.greeting)
+        if seen.throttled:
             self.obs["throttled"] = True
-        if reply.code != 220:
-            if reply.code != 421:
-                await self.quit()
-            raise _Stop("rejected", f"{self.target}: banner {reply.code} {reply.text}")
-
-    async def greet(self, field: Literal["ehlo", "ehlo_tls"]) -> bool:
-        """EHLO (HELO after a 5xx); returns whether STARTTLS was advertised."""
-        name = self.config.ehlo_name
-        with self.timed(field):
-            reply = await self.command(Ehlo(name=name), "EHLO")
-            if reply.code == 250:
-                caps = parse_ehlo(reply)
-                self.obs[field] = EhloInfo(
-                    command="EHLO", reply=_smtp_reply(reply), capabilities=caps
-                )
-                return "STARTTLS" in caps
-            self.obs["ehlo_rejected"] = _smtp_reply(reply)
-            if looks_throttled(reply):
-                self.obs["throttled"] = True
-            if 500 <= reply.code < 600:
-                helo = await self.command(Helo(name=name), "HELO")
-                if helo.code == 250:
-                    self.obs[field] = EhloInfo(command="HELO", reply=_smtp_reply(helo))
-                    return False
-                reply = helo
-        if reply.code != 421:
-            await self.quit()
-        raise _Stop("rejected", f"{self.target}: EHLO/HELO answered {reply.code} {reply.text}")
-
-    async def starttls(self) -> None:
-        assert self.raw is not None
-        with self.timed("starttls"):
-            reply = await self.command(StartTls(), "STARTTLS")
-        self.obs["starttls_reply"] = _smtp_reply(reply)
-        if reply.code != 220:
-            if looks_throttled(reply):
-                self.obs["throttled"] = True
-            if reply.code != 421:
-                await self.quit()
-            raise _Stop("rejected", f"{self.target}: STARTTLS answered {reply.code} {reply.text}")
-        leftover = self.codec.start_tls()
-        room = self.config.limits.max_line_bytes - len(leftover)
-        if room > 0:
-            leftover += self.raw.recv_nowait(room)  # already arrived, so not TLS from the server
-        if leftover:
-            text = leftover.decode("utf-8", "replace")
-            self.obs["starttls_leftover"] = text
-            self.note("T", f"server sent {len(leftover)} plaintext bytes after 220: {text!r}")
+        if seen.hello_refused is not None:
+            self.obs["ehlo_rejected"] = _smtp_reply(seen.hello_refused)
+        if seen.hello is not None:
+            command: Literal["EHLO", "HELO"] = "HELO" if seen.hello_command == "HELO" else "EHLO"
+            self.obs[hello_field] = EhloInfo(
+                command=command, reply=_smtp_reply(seen.hello), capabilities=seen.capabilities
+            )
+        if hello_field == "ehlo" and seen.offered is not None:
+            self.obs["starttls_offered"] = seen.offered
+        if seen.starttls_reply is not None:
+            self.obs["starttls_reply"] = _smtp_reply(seen.starttls_reply)
+        if seen.leftover:
+            self.obs["starttls_leftover"] = seen.leftover.decode("utf-8", "replace")
 
     async def handshake(self) -> None:
-        assert self.raw is not None
-        with self.timed("handshake"):
+        assert self.raw is not None and self.dialogue is not None
+        with self.clock.timed("handshake"):
             self.note("T", f"TLS handshake, SNI {self.sni or '(none)'}")
             result = await tls_handshake(
                 self.raw, server_name=self.sni, timeout=self.config.timeouts.handshake
@@ -340,7 +218,8 @@ class _Session:
         self.obs["handshake"] = hs
         group = f", {hs.group}" if hs.group else ""
         self.note("T", f"{hs.version} {hs.cipher}{group}; {len(hs.chain)} certificate(s) sent")
-        self.stream = result.stream
+        self.dialogue.upgrade(result.stream)
+        self.closer = result.stream
 
     # ---------------------------------------------------------------- build
 
@@ -348,8 +227,7 @@ class _Session:
         self.obs.update(stopped_at=self.step, stop_reason=reason, stop_detail=detail)
 
     async def close(self) -> None:
-        stream = self.stream
-        self.stream = None
+        stream, self.closer = self.closer, None
         if stream is None:
             return
         try:
@@ -359,14 +237,15 @@ class _Session:
                 self.raw.abort()
 
     def observation(self) -> EndpointObservation:
-        self.timings["total"] = round((time.monotonic() - self.start) * 1000, 3)
+        timings = dict(self.clock.timings)
+        timings["total"] = round((time.monotonic() - self.start) * 1000, 3)
         return EndpointObservation(
             host=self.host,
             ip=self.ip,
             port=self.port,
             connect_port=self.connect_port,
             tls_mode=self.mode,
-            timings_ms=self.timings,
+            timings_ms=timings,
             transcript=self.transcript,
             **self.obs,
         )
@@ -433,15 +312,3 @@ async def probe_endpoint(
             stop_detail=f"{session.target}: internal error while recording the observation",
             internal_error=traceback.format_exc(),
         )
-
-
-async def fetch_certificate_nosni(
-    host: str, ip: str, port: int, config: CheckConfig
-) -> TlsHandshake | None:
-    """The handshake facts without SNI (for ``handshake_nosni``), or None if it failed.
-
-    A second connection that stops right after the handshake; for the error,
-    call ``probe_endpoint(host, ip, port, config, sni=False, handshake_only=True)``.
-    """
-    obs = await probe_endpoint(host, ip, port, config, sni=False, handshake_only=True)
-    return obs.handshake

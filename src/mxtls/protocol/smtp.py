@@ -53,6 +53,8 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from mxtls.protocol.events import OFFENDING_MAX_BYTES, ConnectionClosed, NeedData, PeerProtocolError
+
 __all__ = [
     "TRANSITIONS",
     "Command",
@@ -75,7 +77,6 @@ __all__ = [
 
 DEFAULT_MAX_LINE_BYTES = 4096  # RFC 5321 §4.5.3.1.5 allows 512 per reply line; be lenient, bounded
 DEFAULT_MAX_REPLY_LINES = 100  # no RFC limit; real EHLO replies have about 10-20 lines
-OFFENDING_MAX_BYTES = 80  # how much of a bad input an error keeps (for messages and reports)
 
 
 # ------------------------------------------------------------------------ errors
@@ -89,20 +90,12 @@ class LocalProtocolError(SmtpProtocolError):
     """The caller misused the codec (a bug on our side, never the peer's doing)."""
 
 
-class RemoteProtocolError(SmtpProtocolError):
+class RemoteProtocolError(PeerProtocolError, SmtpProtocolError):
     """The peer broke the SMTP protocol.
 
     Attributes:
         offending: the bytes at fault, truncated to 80 bytes.
     """
-
-    def __init__(self, message: str, offending: bytes = b"") -> None:
-        super().__init__(message)
-        self.offending = bytes(offending[:OFFENDING_MAX_BYTES])
-
-    def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base}: {self.offending!r}" if self.offending else base
 
 
 # ------------------------------------------------------------------------ events
@@ -119,23 +112,6 @@ class Reply:
     def text(self) -> str:
         """All lines joined by spaces."""
         return " ".join(self.lines)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NeedData:
-    """No complete event yet: feed more bytes with ``receive_data``."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConnectionClosed:
-    """The peer closed the connection.
-
-    Attributes:
-        incomplete: bytes of a reply that was still unfinished at the close
-            (truncated to 80 bytes); empty when the close fell between replies.
-    """
-
-    incomplete: bytes = b""
 
 
 Event = Reply | NeedData | ConnectionClosed

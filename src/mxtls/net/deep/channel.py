@@ -3,34 +3,22 @@
 Deep-scan probes speak TLS themselves (crafted ClientHellos, record-level
 vulnerability tests), so they need the raw TCP stream positioned right
 where the ClientHello goes: after ``220`` to STARTTLS on 25/587, or at once
-on 465.  Each probe is one connection; this module does the SMTP part with
-the sans-I/O codec and reports failures (refusals, throttling, timeouts) as
-data, so a probe can stop and report ``smtp.rate_limited`` instead of
-hammering a server that pushes back.
+on 465.  Each probe is one connection; the SMTP part is the one STARTTLS
+opener's (:mod:`mxtls.net.starttls`), and this module words its failures
+(refusals, throttling, timeouts) as data, so a probe can stop and report
+``smtp.rate_limited`` instead of hammering a server that pushes back.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
 from mxtls.config import CheckConfig
 from mxtls.models.observations import ConnectFailure
-from mxtls.net.smtp_session import looks_throttled
-from mxtls.net.stream import RawStream, classify_error, connect
-from mxtls.protocol.smtp import (
-    ConnectionClosed,
-    Ehlo,
-    NeedData,
-    RemoteProtocolError,
-    Reply,
-    SmtpClient,
-    StartTls,
-)
-
-RECV_BYTES = 4096
-MAX_READS = 10_000  # loop bound; the deadline ends it first
+from mxtls.net.starttls import Stopped, open_tls_start
+from mxtls.net.stream import RawStream
+from mxtls.protocol.starttls import SMTP
 
 ChannelFailureKind = Literal[
     "connect",
@@ -43,6 +31,13 @@ ChannelFailureKind = Literal[
     "timeout",
     "protocol",
 ]
+
+# A refusal at each step of the walk, when it did not ask to slow down.
+_REFUSED: dict[str, ChannelFailureKind] = {
+    SMTP.greeting_step: "banner",
+    SMTP.hello_step: "ehlo",
+    "starttls": "starttls_refused",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,61 +72,31 @@ async def open_channel(
     """Connect to ``ip``:``port`` (via ``--port-map``) and get to the TLS start.
 
     Port 465 (implicit TLS) returns right after the TCP connect; other ports
-    read the banner, send EHLO and STARTTLS and return after the ``220``.
+    read the banner, send EHLO and STARTTLS and return after the ``220``
+    (through the one STARTTLS opener, :func:`mxtls.net.starttls.open_tls_start`).
     Every step is bounded by the config's timeouts.
     """
-    stream = await connect(ip, config.connect_port(port), config.timeouts.connect)
-    if isinstance(stream, ConnectFailure):
-        return ChannelFailure("connect", f"{stream.kind}: {stream.detail}", stream)
-    if config.tls_mode(port) == "implicit":
-        return Channel(stream, b"")
-    client = SmtpClient(max_line_bytes=config.limits.max_line_bytes)
-    try:
-        banner = await _reply(stream, client, config.timeouts.banner)
-        if banner.code != 220:
-            kind: ChannelFailureKind = "throttled" if looks_throttled(banner) else "banner"
-            return await _fail(stream, kind, f"banner {banner.code} {banner.text}")
-        await stream.send(client.send(Ehlo(name=ehlo_name or config.ehlo_name)))
-        ehlo = await _reply(stream, client, config.timeouts.command)
-        if ehlo.code != 250:
-            kind = "throttled" if looks_throttled(ehlo) else "ehlo"
-            return await _fail(stream, kind, f"EHLO answered {ehlo.code} {ehlo.text}")
-        if not any(line.upper().split(" ")[0] == "STARTTLS" for line in ehlo.lines[1:]):
-            return await _fail(stream, "starttls_absent", "STARTTLS not offered")
-        await stream.send(client.send(StartTls()))
-        reply = await _reply(stream, client, config.timeouts.command)
-        if reply.code != 220:
-            kind = "throttled" if looks_throttled(reply) else "starttls_refused"
-            return await _fail(stream, kind, f"STARTTLS answered {reply.code} {reply.text}")
-        return Channel(stream, client.start_tls())
-    except TimeoutError:
-        return await _fail(stream, "timeout", "no reply within the step timeout")
-    except _Closed as exc:
-        return await _fail(stream, "throttled", f"server closed the connection {exc}")
-    except RemoteProtocolError as exc:
-        return await _fail(stream, "protocol", str(exc))
-    except OSError as exc:
-        failure = classify_error(exc)
-        return await _fail(stream, "closed", f"{failure.kind}: {failure.detail}")
+    opened = await open_tls_start(ip, port, SMTP, config, client_name=ehlo_name)
+    if isinstance(opened, ConnectFailure):
+        return ChannelFailure("connect", f"{opened.kind}: {opened.detail}", opened)
+    if isinstance(opened, Stopped):
+        return _failure(opened)
+    return Channel(opened.raw, opened.seen.leftover)
 
 
-class _Closed(Exception):
-    pass
-
-
-async def _reply(stream: RawStream, client: SmtpClient, timeout: float) -> Reply:
-    async with asyncio.timeout(timeout):
-        for _ in range(MAX_READS):
-            event = client.next_event()
-            if isinstance(event, Reply):
-                return event
-            if isinstance(event, ConnectionClosed):
-                raise _Closed("before replying")
-            assert isinstance(event, NeedData)
-            client.receive_data(await stream.recv(RECV_BYTES))
-    raise TimeoutError
-
-
-async def _fail(stream: RawStream, kind: ChannelFailureKind, detail: str) -> ChannelFailure:
-    stream.abort()
-    return ChannelFailure(kind, detail)
+def _failure(stop: Stopped) -> ChannelFailure:
+    match stop.kind:
+        case "rejected":
+            kind = "throttled" if stop.throttled else _REFUSED.get(stop.step, "protocol")
+            return ChannelFailure(kind, stop.detail)
+        case "not_offered":
+            return ChannelFailure("starttls_absent", stop.detail)
+        case "timeout":
+            return ChannelFailure("timeout", "no reply within the step timeout")
+        case "protocol":
+            return ChannelFailure("protocol", stop.cause)
+        case "closed" if stop.failure is None:
+            return ChannelFailure("throttled", f"server closed the connection {stop.cause}")
+        case "closed":
+            return ChannelFailure("closed", stop.cause)
+    raise AssertionError(stop.kind)  # pragma: no cover

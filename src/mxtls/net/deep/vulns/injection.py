@@ -16,26 +16,14 @@ connection.  The TLS part runs on :func:`mxtls.net.tls.tls_handshake`.
 
 from __future__ import annotations
 
-import asyncio
-
 from mxtls.models.vulns import StarttlsInjectionObservation
 from mxtls.net.deep.vulns._common import NotTested, ProbeContext, ProbeRun
-from mxtls.net.smtp_session import looks_throttled
+from mxtls.net.starttls import Dialogue, Stopped
 from mxtls.net.stream import RawStream, connect
-from mxtls.net.tls import TlsError, TlsStream, tls_handshake
-from mxtls.protocol.smtp import (
-    ConnectionClosed,
-    Ehlo,
-    Quit,
-    RemoteProtocolError,
-    Reply,
-    SmtpClient,
-    StartTls,
-    parse_ehlo,
-)
+from mxtls.net.tls import TlsError, tls_handshake
+from mxtls.protocol.smtp import Command, Reply
+from mxtls.protocol.starttls import SMTP, looks_throttled
 
-RECV_BYTES = 4096
-MAX_READS = 1000  # loop bound; the deadline ends a slow peer first
 MAX_QUOTED_CHARS = 80
 _UNDECIDED_CODES = frozenset({220, 421})  # a fresh greeting or a shutdown: says nothing
 
@@ -49,30 +37,6 @@ def _quote(reply: Reply) -> str:
     text = f"{reply.code} {reply.lines[0] if reply.lines else ''}".strip()
     flat = "".join(ch if ch.isprintable() else " " for ch in text)
     return flat[:MAX_QUOTED_CHARS]
-
-
-class _Stream:
-    """Either side of the STARTTLS switch, read through the SMTP codec."""
-
-    def __init__(self, raw: RawStream, client: SmtpClient) -> None:
-        self.raw = raw
-        self.tls: TlsStream | None = None
-        self.client = client
-
-    async def reply(self, timeout: float) -> Reply:
-        async with asyncio.timeout(timeout):
-            for _ in range(MAX_READS):
-                event = self.client.next_event()
-                if isinstance(event, Reply):
-                    return event
-                if isinstance(event, ConnectionClosed):
-                    raise NotTested("server closed the connection before replying")
-                if self.tls is not None:
-                    data = await self.tls.recv(RECV_BYTES)
-                else:
-                    data = await self.raw.recv(RECV_BYTES)
-                self.client.receive_data(data)
-        raise NotTested(f"no reply after {MAX_READS} reads")
 
 
 async def probe_starttls_injection(ctx: ProbeContext) -> StarttlsInjectionObservation:
@@ -100,53 +64,53 @@ async def _test(ctx: ProbeContext, run: ProbeRun, facts: dict[str, object]) -> b
     raw = await connect(ctx.ip, cfg.connect_port(ctx.port), cfg.timeouts.connect)
     if not isinstance(raw, RawStream):
         raise NotTested(f"connect failed: {raw.kind}: {raw.detail}")
-    stream = _Stream(raw, SmtpClient(max_line_bytes=cfg.limits.max_line_bytes))
+    dialogue = Dialogue(raw, SMTP, cfg)
     try:
-        return await _dialogue(ctx, run, facts, stream)
-    except TimeoutError:
-        raise NotTested("no reply within the step timeout") from None
-    except RemoteProtocolError as exc:
-        raise NotTested(f"SMTP protocol error: {exc}") from None
-    except (OSError, TlsError) as exc:
+        return await _dialogue(ctx, run, facts, dialogue)
+    except Stopped as stop:
+        raise NotTested(_reason(ctx, dialogue, stop)) from None
+    except TlsError as exc:
         raise NotTested(f"connection failed: {type(exc).__name__}: {exc}") from None
     finally:
         raw.abort()
 
 
 async def _dialogue(
-    ctx: ProbeContext, run: ProbeRun, facts: dict[str, object], stream: _Stream
+    ctx: ProbeContext, run: ProbeRun, facts: dict[str, object], d: Dialogue[Reply, Command]
 ) -> bool:
     cfg = ctx.config
-    client = stream.client
-    banner = await stream.reply(cfg.timeouts.banner)
+    banner = await d.greeting()
     _stop_if_throttled(ctx, banner, "banner")
-    await stream.raw.send(client.send(Ehlo(name=cfg.ehlo_name)))
-    ehlo = await stream.reply(cfg.timeouts.command)
+    ehlo = await d.hello(SMTP.hello_step)
     _stop_if_throttled(ctx, ehlo, "EHLO")
-    if "STARTTLS" not in parse_ehlo(ehlo):
+    if not d.seen.offered:
         raise NotTested("STARTTLS not offered")
     injected = str(facts["injected"])
     # The point of the test: STARTTLS and the next command in one write.
-    await stream.raw.send(client.send(StartTls()) + f"{injected}\r\n".encode("ascii"))
     run.note(f"sent STARTTLS and {injected!r} in one write")
-    reply = await stream.reply(cfg.timeouts.command)
-    facts["starttls_reply"] = _quote(reply)
-    if reply.code != 220:
+    try:
+        await d.starttls(then=f"{injected}\r\n".encode("ascii"))
+    except Stopped as stop:
+        reply = d.seen.starttls_reply
+        if stop.kind != "rejected" or reply is None:
+            raise
+        facts["starttls_reply"] = _quote(reply)
         _stop_if_throttled(ctx, reply, "STARTTLS")
         # No TLS session follows, so nothing can be injected into one.
         run.note(f"STARTTLS with a pipelined command answered {_quote(reply)}")
         return False
-    leftover = client.start_tls()
+    assert d.seen.starttls_reply is not None
+    facts["starttls_reply"] = _quote(d.seen.starttls_reply)
+    leftover = d.seen.leftover
     if leftover:
         text = leftover.decode("latin-1").split("\n", 1)[0].strip()
         facts["plaintext_after_220"] = text[:MAX_QUOTED_CHARS]
         run.note(f"plaintext after the 220: {text[:MAX_QUOTED_CHARS]!r}")
-    result = await tls_handshake(stream.raw, server_name=ctx.sni, timeout=cfg.timeouts.handshake)
+    result = await tls_handshake(d.raw, server_name=ctx.sni, timeout=cfg.timeouts.handshake)
     if result.stream is None:
         raise NotTested(f"TLS handshake failed after the pipelined STARTTLS: {result.error}")
-    stream.tls = result.stream
-    await stream.tls.send(client.send(Quit()))
-    first = await stream.reply(cfg.timeouts.command)
+    d.upgrade(result.stream)
+    first = await d.command(SMTP.goodbye())
     facts["first_reply_in_tls"] = _quote(first)
     if first.code == 221:
         run.note("inside TLS, QUIT was answered first (221): the pipelined command was dropped")
@@ -157,9 +121,28 @@ async def _dialogue(
     return True
 
 
+def _reason(ctx: ProbeContext, d: Dialogue[Reply, Command], stop: Stopped) -> str:
+    """Why the test could not be done, from the step that stopped it."""
+    if stop.kind == "rejected":
+        greeting = stop.step == SMTP.greeting_step
+        reply = d.seen.greeting if greeting else d.seen.hello_refused
+        step = "banner" if greeting else "EHLO"
+        if reply is not None:
+            _stop_if_throttled(ctx, reply, step)
+            return f"{step} answered {_quote(reply)}"
+    if stop.kind == "closed" and stop.failure is not None:
+        return f"connection failed: {stop.failure.detail}"
+    match stop.kind:
+        case "timeout":
+            return "no reply within the step timeout"
+        case "protocol":
+            return f"SMTP protocol error: {stop.cause}"
+        case "closed":
+            return "server closed the connection before replying"
+    return stop.detail
+
+
 def _stop_if_throttled(ctx: ProbeContext, reply: Reply, step: str) -> None:
     if looks_throttled(reply):
         ctx.throttled = f"{step} answered {_quote(reply)}"
         raise NotTested(f"server throttled the checker ({ctx.throttled})")
-    if step != "STARTTLS" and reply.code != (220 if step == "banner" else 250):
-        raise NotTested(f"{step} answered {_quote(reply)}")
