@@ -38,7 +38,6 @@ token, so a different server on the same port can never pass for this one.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import grp
 import ipaddress
@@ -46,7 +45,6 @@ import os
 import pwd
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -55,21 +53,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from mxtls.lab.ca import Issued, LabCA
+from mxtls.testing.daemon import (
+    POLL_INTERVAL_S,
+    STOP_TIMEOUT_S,
+    DaemonError,
+    PrivateDaemon,
+    find_binary,
+    free_tcp_port,
+)
 
 DEFAULT_START_TIMEOUT_S = 10.0  # Debian 12 Postfix 3.7 answers in well under a second
-STOP_TIMEOUT_S = 5.0  # master passes SIGTERM on to its children and exits at once
 BANNER_READ_TIMEOUT_S = 2.0
-POLL_INTERVAL_S = 0.05
 BANNER_MAX_BYTES = 512  # RFC 5321 §4.5.3.1.5: reply line incl. CRLF
-LOG_TAIL_LINES = 30
 MIN_POSTFIX_VERSION = (3, 4)  # maillog_file / postlogd and smtpd_tls_chain_files
 CONFIG_BACKDATE_S = 60  # older than Postfix's "file still being written" window
 POSTCONF_TIMEOUT_S = 10.0
-START_ATTEMPTS = 3  # only when ports were picked free and a race lost one of them
 
 SMTP_PORT = 25  # RFC 5321
 SMTPS_PORT = 465  # RFC 8314 §3.3: implicit TLS submission
@@ -134,7 +134,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # RFC 1123 §2.1
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
-class PostfixError(RuntimeError):
+class PostfixError(DaemonError):
     """The private Postfix instance could not be started (message ends with its log)."""
 
 
@@ -148,7 +148,7 @@ def _find_master() -> tuple[Path | None, str]:
     ``postconf`` (on PATH) names the compiled-in daemon_directory and the
     version; it reads a throwaway main.cf, never the system one.
     """
-    postconf = shutil.which("postconf") or shutil.which("postconf", path="/usr/sbin:/sbin")
+    postconf = find_binary("postconf")
     if postconf is None:
         return None, "Postfix is not installed (no postconf); run scripts/install-system"
     with tempfile.TemporaryDirectory(prefix="mxtls-postconf-") as empty:
@@ -187,14 +187,6 @@ def _age_files(directory: Path) -> None:
     then = time.time() - CONFIG_BACKDATE_S
     for path in directory.iterdir():
         os.utime(path, (then, then))
-
-
-def _free_port(ip: str) -> int:
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((ip, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _check_port_free(ip: str, port: int) -> None:
@@ -236,7 +228,7 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-class PostfixInstance:
+class PostfixInstance(PrivateDaemon):
     """A private Postfix (master + smtpd) on a loopback address, for tests.
 
     Usage::
@@ -262,6 +254,13 @@ class PostfixInstance:
     Raises:
         ValueError: non-loopback ``ip``, bad hostname, unknown port or bad setting.
     """
+
+    name = "Postfix master"
+    slug = "postfix"
+    error = PostfixError
+    output_log = "maillog"
+    log_files = ("maillog",)
+    exit_hint = " (start-up errors before maillog_file is read go to syslog only)"
 
     def __init__(
         self,
@@ -292,19 +291,16 @@ class PostfixInstance:
         for overrides in (service_settings or {}).values():
             for name, value in overrides.items():
                 _check_param(name, value)
+        super().__init__(ip=ip, workdir=workdir, start_timeout=start_timeout)
         self.hostname = hostname
-        self.ip = ip
         self._chain_pem = chain_pem
         self._key_pem = key_pem
         self._wanted_ports = wanted
         self._settings = dict(settings or {})
         self._service_settings = {p: dict(o) for p, o in (service_settings or {}).items()}
-        self._given_workdir = workdir
-        self._start_timeout = start_timeout
         self._token = secrets.token_hex(6)
-        self._workdir: Path | None = None
         self._port_map: dict[int, int] = {}
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._answered: set[int] = set()  # standard ports that answered as this instance
 
     # -- discovery -----------------------------------------------------------------
 
@@ -336,13 +332,6 @@ class PostfixInstance:
         return dict(self._port_map)
 
     @property
-    def workdir(self) -> Path:
-        """The instance's directory (valid after ``start()``)."""
-        if self._workdir is None:
-            raise RuntimeError("PostfixInstance not started")
-        return self._workdir
-
-    @property
     def config_dir(self) -> Path:
         """``config_directory``: main.cf, master.cf, chain.pem, key.pem."""
         return self.workdir / "conf"
@@ -358,127 +347,52 @@ class PostfixInstance:
         return self._token
 
     @property
-    def running(self) -> bool:
-        """Whether the master process is alive."""
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
     def master_pid(self) -> int | None:
         """PID of the master process (its process group holds every daemon)."""
         return self._proc.pid if self._proc is not None else None
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- the daemon's part of the life cycle ---------------------------------------
 
-    def start(self) -> Self:
-        """Write the configuration, start the master and wait for the banner.
-
-        Returns:
-            self, now answering on every port of ``port_map``.
-
-        Raises:
-            PostfixError: Postfix is unavailable, the master exited, or no banner
-                came within ``start_timeout``; the message holds the log tail.
-        """
-        if self._proc is not None:
-            raise RuntimeError("PostfixInstance already started")
-        ok, reason = self.available()
-        if not ok:
-            raise PostfixError(reason)
+    def _should_retry(self, exc: DaemonError) -> bool:
         picked = any(p == 0 for p in self._wanted_ports.values())
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                self._start_once()
-                return self
-            except PostfixError as exc:
-                self.stop()
-                if not (picked and isinstance(exc, _PortInUse)) or attempt == START_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return picked and isinstance(exc, _PortInUse)
+
+    def _after_stop(self, pid: int) -> None:
+        # The master called setsid(), so its daemons are in the group named by
+        # its pid (if it died before that, it had no children).  Linux does not
+        # reuse a pid while a group of that id exists.
+        if pid != os.getpgrp():
+            self._reap_group(pid)
 
     def stop(self) -> None:
         """Stop the master and every daemon of its group; remove a temporary workdir.
 
         Idempotent.  Bounded by ``STOP_TIMEOUT_S`` (then SIGKILL).
         """
-        proc, self._proc = self._proc, None
-        atexit.unregister(self.stop)
-        if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            # The master called setsid(), so its daemons are in the group named
-            # by its pid (if it died before that, it had no children).  Linux
-            # does not reuse a pid while a group of that id exists.
-            if proc.pid != os.getpgrp():
-                self._reap_group(proc.pid)
-        if self._workdir is not None and self._given_workdir is None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        super().stop()
         self._port_map = {}
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last ``lines`` of the instance's maillog (empty before ``start()``)."""
-        if self._workdir is None:
-            return ""
-        try:
-            text = (self._workdir / "maillog").read_text(errors="replace")
-        except OSError:
-            text = ""
-        if not text.strip():
-            return "(Postfix wrote no log)"
-        return "--- maillog\n" + "\n".join(text.splitlines()[-lines:])
-
-    # -- internals -----------------------------------------------------------------
-
-    def _start_once(self) -> None:
-        if self._given_workdir is not None:
-            self._workdir = self._given_workdir
-            self._workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            self._workdir = Path(tempfile.mkdtemp(prefix="mxtls-postfix-"))
+    def _prepare(self) -> None:
+        self._answered = set()
         # Daemons run as the postfix user and chdir to the queue: it must traverse.
-        self._workdir.chmod(0o755)
+        self.workdir.chmod(0o755)
         self._port_map = {
-            std: (port or _free_port(self.ip)) for std, port in self._wanted_ports.items()
+            std: (port or free_tcp_port(self.ip)) for std, port in self._wanted_ports.items()
         }
         self._write_tree()
         # The master reports a taken port to syslog only (its log client turns
         # to maillog_file after its services are open): find it here instead.
         for port in self._port_map.values():
             _check_port_free(self.ip, port)
+
+    def _command(self) -> list[str]:
+        # -s: stay in the foreground as our child and keep stdout (the log;
+        # append mode, as postlogd writes to it too).  The master calls
+        # setsid() itself, so it leads a process group of its daemons.
         master, reason = _find_master()
         if master is None:
             raise PostfixError(reason)
-        with (self._workdir / "maillog").open("ab") as out:
-            # -s: stay in the foreground as our child and keep stdout (the log;
-            # append mode, as postlogd writes to it too).  The master calls
-            # setsid() itself, so it leads a process group of its daemons.
-            self._proc = subprocess.Popen(
-                [str(master), "-c", str(self.config_dir), "-s"],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self._workdir,
-                close_fds=True,
-            )
-        atexit.register(self.stop)
-        self._wait_ready()
+        return [str(master), "-c", str(self.config_dir), "-s"]
 
     def _write_tree(self) -> None:
         work = self.workdir
@@ -549,46 +463,31 @@ class PostfixInstance:
             lines.append(f"{host}:{port} inet n - n - - smtpd {opts}")
         return "\n".join(lines) + "\n" + _INTERNAL_SERVICES
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self._start_timeout
-        pending = dict(self._port_map)
+    def _ready(self) -> str | None:
+        pending = [std for std in self._port_map if std not in self._answered]
         expect = f"220 {self.hostname} "
         token = None if "smtpd_banner" in self._settings else self._token
-        last_error = "no attempt"
-        while pending:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise PostfixError(
-                    f"Postfix master exited with status {self._proc.returncode} "
-                    f"before {self.ip} answered (start-up errors before maillog_file "
-                    f"is read go to syslog only)\n{self.log_tail()}"
-                )
-            for std, port in list(pending.items()):
-                try:
-                    if std == SMTPS_PORT:
-                        # Implicit TLS: the handshake's parameters are the test's
-                        # business (it may allow only old protocols); accepting the
-                        # connection while our master lives is enough here.
-                        with socket.create_connection((self.ip, port), BANNER_READ_TIMEOUT_S):
-                            pass
-                    else:
-                        line = _read_banner(self.ip, port)
-                        if not line.startswith(expect) or (token and token not in line):
-                            raise PostfixError(
-                                f"{self.ip}:{port}: answered {line!r}, not this instance "
-                                f"({expect}... {token or ''})\n{self.log_tail()}"
-                            )
-                    del pending[std]
-                except OSError as exc:
-                    last_error = f"{self.ip}:{port}: {exc}"
-            if not pending:
-                break
-            if time.monotonic() >= deadline:
-                raise PostfixError(
-                    f"Postfix on {self.ip} not ready within {self._start_timeout}s "
-                    f"({last_error})\n{self.log_tail()}"
-                )
-            time.sleep(POLL_INTERVAL_S)
+        last_error = None
+        for std in pending:
+            port = self._port_map[std]
+            try:
+                if std == SMTPS_PORT:
+                    # Implicit TLS: the handshake's parameters are the test's
+                    # business (it may allow only old protocols); accepting the
+                    # connection while our master lives is enough here.
+                    with socket.create_connection((self.ip, port), BANNER_READ_TIMEOUT_S):
+                        pass
+                else:
+                    line = _read_banner(self.ip, port)
+                    if not line.startswith(expect) or (token and token not in line):
+                        raise PostfixError(
+                            f"{self.ip}:{port}: answered {line!r}, not this instance "
+                            f"({expect}... {token or ''})\n{self.log_tail()}"
+                        )
+                self._answered.add(std)
+            except OSError as exc:
+                last_error = f"{self.ip}:{port}: {exc}"
+        return last_error
 
     @staticmethod
     def _reap_group(pgid: int) -> None:

@@ -26,21 +26,13 @@ this one.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import ipaddress
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import dns.exception
 import dns.message
@@ -49,42 +41,20 @@ import dns.query
 import dns.rdataclass
 import dns.rdatatype
 
+from mxtls.testing.daemon import DaemonError, PrivateDaemon, find_binary, free_udp_tcp_port
+
 DEFAULT_START_TIMEOUT_S = 10.0  # Debian 12's unbound 1.17 answers well within a second
-STOP_TIMEOUT_S = 5.0
 CHECKCONF_TIMEOUT_S = 10.0
-POLL_INTERVAL_S = 0.05
 PROBE_TIMEOUT_S = 0.5  # one readiness query
-LOG_TAIL_LINES = 30
-START_ATTEMPTS = 3  # only when the port was picked free and a race lost it
 
 _ZONE_NAME = r"^(?:\.|(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?)$"
 
 
-class UnboundError(RuntimeError):
+class UnboundError(DaemonError):
     """The private unbound could not be started (message ends with its log)."""
 
 
-def _binary(name: str) -> str | None:
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-
-
-def _free_port(ip: str) -> int:
-    """A port free for both UDP and TCP on ``ip`` (unbound listens on both)."""
-    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    for _ in range(20):
-        with socket.socket(family, socket.SOCK_DGRAM) as udp:
-            udp.bind((ip, 0))
-            port: int = udp.getsockname()[1]
-            with socket.socket(family, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind((ip, port))
-                except OSError:
-                    continue
-                return port
-    raise UnboundError(f"no port free for UDP and TCP on {ip}")
-
-
-class UnboundInstance:
+class UnboundInstance(PrivateDaemon):
     """A private validating unbound on a loopback address, for tests.
 
     Usage::
@@ -111,6 +81,12 @@ class UnboundInstance:
         ValueError: a non-loopback address, a bad zone name or setting.
     """
 
+    name = "unbound"
+    slug = "unbound"
+    error = UnboundError
+    output_log = "stderr.log"
+    log_files = ("stderr.log", "unbound.log")
+
     def __init__(
         self,
         authority: tuple[str, int],
@@ -132,27 +108,23 @@ class UnboundInstance:
         for name, value in (settings or {}).items():
             if not re.match(r"^[a-z][a-z0-9-]*$", name) or any(c in value for c in "\r\n\0"):
                 raise ValueError(f"bad unbound setting {name!r}: {value!r}")
+        super().__init__(ip=ip, workdir=workdir, start_timeout=start_timeout)
         self.authority = authority
         self.zones = tuple(dict.fromkeys(z if z.endswith(".") else z + "." for z in zones))
-        self.ip = ip
         self._wanted_port = port
         self._anchor = trust_anchor_file
         self._settings = dict(settings or {})
-        self._given_workdir = workdir
-        self._start_timeout = start_timeout
         self._identity = f"mxtls-lab-{secrets.token_hex(6)}"
-        self._workdir: Path | None = None
         self._port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
 
     # -- discovery -----------------------------------------------------------------
 
     @staticmethod
     def available() -> tuple[bool, str]:
         """Can a private instance run here?  ``(True, "")`` or ``(False, reason)``."""
-        if _binary("unbound") is None:
+        if find_binary("unbound") is None:
             return False, "unbound is not installed (no unbound binary); apt-get install unbound"
-        if _binary("unbound-checkconf") is None:
+        if find_binary("unbound-checkconf") is None:
             return False, "unbound-checkconf is not installed"
         return True, ""
 
@@ -169,13 +141,6 @@ class UnboundInstance:
         return self.ip, self._port
 
     @property
-    def workdir(self) -> Path:
-        """The instance's directory (valid after ``start()``)."""
-        if self._workdir is None:
-            raise RuntimeError("UnboundInstance not started")
-        return self._workdir
-
-    @property
     def config_path(self) -> Path:
         """The generated ``unbound.conf``."""
         return self.workdir / "unbound.conf"
@@ -185,104 +150,27 @@ class UnboundInstance:
         """unbound's log file (validation failures at ``val-log-level: 2``)."""
         return self.workdir / "unbound.log"
 
+    # -- the daemon's part of the life cycle ---------------------------------------
+
     @property
-    def running(self) -> bool:
-        """Whether the daemon is alive."""
-        return self._proc is not None and self._proc.poll() is None
+    def _where(self) -> str:
+        return f"{self.ip}:{self._port}"
 
-    # -- lifecycle -----------------------------------------------------------------
+    def _should_retry(self, exc: DaemonError) -> bool:
+        # unbound exits when its port is taken: retry only a port picked free.
+        return not self._wanted_port and self._proc is not None and self._proc.poll() is not None
 
-    def start(self) -> Self:
-        """Write and check the configuration, start unbound and wait for an answer.
-
-        Raises:
-            UnboundError: unbound is unavailable, the configuration is rejected,
-                the daemon exited, or it did not answer within ``start_timeout``.
-        """
-        if self._proc is not None:
-            raise RuntimeError("UnboundInstance already started")
-        ok, reason = self.available()
-        if not ok:
-            raise UnboundError(reason)
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                self._start_once()
-                return self
-            except UnboundError:
-                exited = self._proc is not None and self._proc.poll() is not None
-                self.stop()
-                if self._wanted_port or not exited or attempt == START_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def stop(self) -> None:
-        """Stop unbound (SIGTERM, then SIGKILL); remove a temporary workdir.  Idempotent."""
-        proc, self._proc = self._proc, None
-        atexit.unregister(self.stop)
-        if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=STOP_TIMEOUT_S)
-        if self._workdir is not None and self._given_workdir is None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        """The last ``lines`` of unbound's stderr and log (empty before ``start()``)."""
-        if self._workdir is None:
-            return ""
-        out: list[str] = []
-        for name in ("stderr.log", "unbound.log"):
-            try:
-                text = (self._workdir / name).read_text(errors="replace")
-            except OSError:
-                continue
-            if text.strip():
-                out.append(f"--- {name}\n" + "\n".join(text.splitlines()[-lines:]))
-        return "\n".join(out) or "(unbound wrote no log)"
-
-    # -- internals -----------------------------------------------------------------
-
-    def _start_once(self) -> None:
-        if self._given_workdir is not None:
-            self._workdir = self._given_workdir
-            self._workdir.mkdir(parents=True, exist_ok=True)
-        else:
-            self._workdir = Path(tempfile.mkdtemp(prefix="mxtls-unbound-"))
-        self._port = self._wanted_port or _free_port(self.ip)
+    def _prepare(self) -> None:
+        self._port = self._wanted_port or free_udp_tcp_port(self.ip)
         if self._anchor is not None:
-            shutil.copyfile(self._anchor, self._workdir / "anchor.keys")
+            shutil.copyfile(self._anchor, self.workdir / "anchor.keys")
         self.config_path.write_text(self._config())
         self._checkconf()
-        unbound = _binary("unbound")
+
+    def _command(self) -> list[str]:
+        unbound = find_binary("unbound")
         assert unbound is not None
-        with (self._workdir / "stderr.log").open("ab") as err:
-            self._proc = subprocess.Popen(
-                [unbound, "-d", "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=err,
-                stderr=subprocess.STDOUT,
-                cwd=self._workdir,
-                close_fds=True,
-            )
-        atexit.register(self.stop)
-        self._wait_ready()
+        return [unbound, "-d", "-c", str(self.config_path)]
 
     def _config(self) -> str:
         work = self.workdir
@@ -328,7 +216,7 @@ class UnboundInstance:
         return "\n".join(lines) + "\n"
 
     def _checkconf(self) -> None:
-        checkconf = _binary("unbound-checkconf")
+        checkconf = find_binary("unbound-checkconf")
         assert checkconf is not None
         try:
             done = subprocess.run(
@@ -345,31 +233,14 @@ class UnboundInstance:
                 f"{(done.stdout + done.stderr).strip()}\n--- config\n{self._config()}"
             )
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self._start_timeout
-        last_error = "no attempt"
-        while True:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise UnboundError(
-                    f"unbound exited with status {self._proc.returncode} before "
-                    f"{self.ip}:{self._port} answered\n{self.log_tail()}"
-                )
-            try:
-                identity = self._identity_answer()
-                if identity == self._identity:
-                    return
-                raise UnboundError(
-                    f"{self.ip}:{self._port}: id.server is {identity!r}, not this instance"
-                )
-            except (dns.exception.DNSException, OSError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() >= deadline:
-                raise UnboundError(
-                    f"unbound on {self.ip}:{self._port} not ready within "
-                    f"{self._start_timeout}s ({last_error})\n{self.log_tail()}"
-                )
-            time.sleep(POLL_INTERVAL_S)
+    def _ready(self) -> str | None:
+        try:
+            identity = self._identity_answer()
+        except (dns.exception.DNSException, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if identity != self._identity:
+            raise UnboundError(f"{self._where}: id.server is {identity!r}, not this instance")
+        return None
 
     def _identity_answer(self) -> str | None:
         query = dns.message.make_query(
