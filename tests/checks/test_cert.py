@@ -80,6 +80,28 @@ CASES: list[tuple[str, EndpointObservation, set[str]]] = [
         endpoint(handshake=handshake(CA.issue([HOST], days_valid=(-30, WARN_DAYS + 2)))),
         set(),
     ),
+    # The --warn-days boundary, exactly and one day either side ("within" includes it).
+    (
+        "expiring-a-day-inside-threshold",
+        endpoint(handshake=handshake(CA.issue([HOST], days_valid=(-30, WARN_DAYS - 1)))),
+        {"cert.expiring_soon"},
+    ),
+    (
+        "expiring-exactly-at-threshold",
+        endpoint(handshake=handshake(CA.issue([HOST], days_valid=(-30, WARN_DAYS)))),
+        {"cert.expiring_soon"},
+    ),
+    (
+        "expiring-a-day-after-threshold",
+        endpoint(handshake=handshake(CA.issue([HOST], days_valid=(-30, WARN_DAYS + 1)))),
+        set(),
+    ),
+    # The expiry itself, one day either side.
+    (
+        "expires-tomorrow-is-not-expired",
+        endpoint(handshake=handshake(CA.issue([HOST], days_valid=(-30, 1)))),
+        {"cert.expiring_soon"},
+    ),
     (
         "intermediate-expired",
         endpoint(handshake=handshake(LEAF_UNDER_EXPIRED_INTERMEDIATE)),

@@ -37,6 +37,12 @@ CASES: list[tuple[str, list[EndpointObservation], set[str]]] = [
         {"delivery.unencrypted_path"},
     ),
     (
+        # A handshake that stalls without an error text leaves the session in clear too.
+        "handshake-silent-timeout",
+        [stopped("handshake", "timeout")],
+        {"delivery.unencrypted_path"},
+    ),
+    (
         "one-address-of-two",
         [endpoint(), endpoint(ip=IP2, **NO_STARTTLS)],
         {"delivery.unencrypted_path"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mxtls.checks.smtp import check_smtp, looks_throttled, untested_steps
+from mxtls.checks.smtp import check_dead_servers, check_smtp, looks_throttled, untested_steps
 from mxtls.checks.starttls import check_starttls, check_starttls_consistency
 from mxtls.models.findings import Severity
 from mxtls.models.observations import EndpointObservation
@@ -224,6 +224,25 @@ CASES: list[tuple[str, EndpointObservation, set[str]]] = [
         ),
         {"smtp.connect_failed"},
     ),
+    # Ports nothing promises (an MX host's 465/587, a server's default port).
+    (
+        "optional-port-refused",
+        implicit_endpoint(
+            connect_failure={"kind": "refused", "detail": "x"},
+            handshake=None,
+            banner=None,
+            ehlo_tls=None,
+            optional=True,
+        ),
+        {"smtp.port_closed"},
+    ),
+    (
+        "optional-port-timeout",
+        connect_failed("timeout").model_copy(update={"port": 587, "optional": True}),
+        {"smtp.port_closed"},
+    ),
+    # A STARTTLS handshake that stalls without any error text is still a failure.
+    ("handshake-silent-timeout", stopped("handshake", "timeout"), {"starttls.handshake_failed"}),
 ]
 
 
@@ -233,6 +252,7 @@ CASES: list[tuple[str, EndpointObservation, set[str]]] = [
 def test_dialogue_codes(observation: EndpointObservation, expected: set[str]) -> None:
     findings = [*check_smtp(observation), *check_starttls(observation)]
     assert codes(findings) == expected
+    assert {f.severity for f in findings if f.code == "smtp.port_closed"} <= {Severity.INFO}
     assert len(findings) == len(expected)  # one finding per code per endpoint
     for finding in findings:
         assert finding.target == f"{HOST}[{IP}]:{observation.port}"
@@ -305,3 +325,23 @@ def test_starttls_inconsistent_across_addresses() -> None:
     assert check_starttls_consistency([good, bad_587]) == []
     # An endpoint that never completed EHLO says nothing either way.
     assert check_starttls_consistency([good, stopped("banner", "timeout", ip=IP2)]) == []
+
+
+def test_a_named_server_with_every_port_closed_is_down() -> None:
+    # Given a server named by the user whose default ports are all closed,
+    closed = [
+        connect_failed("refused").model_copy(
+            update={"port": port, "role": "server", "optional": True}
+        )
+        for port in (25, 465, 587)
+    ]
+    findings = [f for obs in closed for f in check_smtp(obs)]
+    assert codes(findings) == {"smtp.port_closed"}
+    # then the cross-endpoint rule turns "closed" into "down" for that host only.
+    other = endpoint(host="up.example.test", role="server", optional=True)
+    judged = check_dead_servers(findings, [*closed, other])
+    assert codes(judged) == {"smtp.connect_failed"} and len(judged) == 3
+    # One open port is enough for the others to stay merely closed.
+    assert codes(check_dead_servers(findings[:2], [*closed[:2], endpoint(role="server")])) == {
+        "smtp.port_closed"
+    }

@@ -15,6 +15,7 @@ from mxtls.config import CheckConfig
 from mxtls.errors import ConfigError
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.trust.anchors import load_trust_anchor
+from tests.peers import require_peer
 
 from .conftest import Hierarchy
 
@@ -29,9 +30,7 @@ def test_built_in_root_anchors_are_ksk_2017_and_ksk_2024() -> None:
 
 
 def test_built_in_root_anchors_match_the_published_root_keys() -> None:
-    if not DEBIAN_ROOT_KEY.exists():
-        print(f"skipping: {DEBIAN_ROOT_KEY} absent (package dns-root-data)")
-        pytest.skip(f"{DEBIAN_ROOT_KEY} absent (package dns-root-data)")
+    require_peer("dns-root-data", DEBIAN_ROOT_KEY.exists(), f"{DEBIAN_ROOT_KEY} absent")
     keys = dns.zonefile.read_rrsets(DEBIAN_ROOT_KEY.read_text(), rdclass=None, default_ttl=0)
     computed = {
         dns.dnssec.make_ds(dns.name.root, key, "SHA256")

@@ -15,6 +15,7 @@ from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.dns_server import DnsServer
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.testing.unbound import UnboundInstance
+from tests.peers import require_peer
 
 from .conftest import BOGUS_ADDRESS, Hierarchy
 
@@ -27,9 +28,7 @@ AVAILABLE, WHY_NOT = UnboundInstance.available()
 def unbound(
     authority: DnsServer, anchor_file: Path, hierarchy: Hierarchy
 ) -> Iterator[UnboundInstance]:
-    if not AVAILABLE:
-        print(f"skipping unbound tests: {WHY_NOT}")
-        pytest.skip(WHY_NOT)
+    require_peer("unbound", AVAILABLE, WHY_NOT)
     # Every served zone is a stub: the NS names of the children resolve to
     # 127.0.0.1 port 53, where no lab server listens.
     zones = [f"{origin}." for origin in hierarchy.zones]

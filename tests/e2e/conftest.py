@@ -20,6 +20,7 @@ from mxtls.lab.ca import Issued, LabCA
 from mxtls.lab.world import Lab
 from mxtls.models.report import Report
 from mxtls.testing import PostfixInstance, PostfixPeer
+from tests.peers import require_peer
 
 POSTFIX_GOOD_HOST = "mx1.postfix-good.test"
 POSTFIX_BROKEN_HOST = "mx1.postfix-broken.test"
@@ -46,9 +47,7 @@ def lab_reports(lab: Lab, lab_cfg: CheckConfig) -> dict[str, Report]:
 
 
 def _require_postfix() -> None:
-    ok, reason = PostfixInstance.available()
-    if not ok:
-        pytest.skip(f"Postfix not available: {reason}")
+    require_peer("Postfix", *PostfixInstance.available())
 
 
 @pytest.fixture(scope="session")

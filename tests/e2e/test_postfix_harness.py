@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from mxtls.lab.ca import LabCA
 from mxtls.testing import PostfixError, PostfixInstance, PostfixPeer
 from mxtls.testing.postfix import POSTFIX_USER
+from tests.peers import require_peer
 
 pytestmark = pytest.mark.postfix
 
@@ -240,9 +241,7 @@ def one_leaf() -> tuple[bytes, bytes]:
 
 
 def _require_postfix() -> None:
-    ok, reason = PostfixInstance.available()
-    if not ok:
-        pytest.skip(f"Postfix not available: {reason}")
+    require_peer("Postfix", *PostfixInstance.available())
 
 
 def test_available_reports_a_reason_or_nothing() -> None:

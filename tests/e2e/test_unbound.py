@@ -31,6 +31,7 @@ from mxtls.models.findings import Severity
 from mxtls.models.report import Report
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.testing.unbound import UnboundInstance
+from tests.peers import require_peer
 
 AVAILABLE, WHY_NOT = UnboundInstance.available()
 TIMEOUT_S = 2.0  # every network step; all peers are on loopback
@@ -42,9 +43,7 @@ needs_unbound = pytest.mark.unbound
 
 @pytest.fixture(scope="module")
 def unbound(lab: Lab) -> Iterator[UnboundInstance]:
-    if not AVAILABLE:
-        print(f"skipping unbound tests: {WHY_NOT}")
-        pytest.skip(WHY_NOT)
+    require_peer("unbound", AVAILABLE, WHY_NOT)
     # Every served zone is a stub, children included: their NS is ns.lab
     # (127.0.0.1 port 53), where no lab server listens.
     zones = ["lab.", *(f"{domain}." for domain in lab.domains)]
@@ -146,6 +145,23 @@ async def test_bogus_zone_is_refused_and_classified_bogus(
 @needs_unbound
 def test_bogus_zone_is_reported_bogus_in_ad_mode(ad_reports: dict[str, Report]) -> None:
     assert "dnssec.bogus" in _codes(ad_reports["bogus.lab"])
+
+
+@needs_unbound
+def test_bogus_mx_answer_gets_a_verdict_validating_senders_defer(
+    ad_reports: dict[str, Report],
+) -> None:
+    # Given a validating resolver that refuses the bogus MX RRset (no MX set to probe),
+    report = ad_reports["bogus.lab"]
+    assert report.hosts == []
+    # then the verdict still speaks: every validating sender (every DANE sender) defers,
+    senders = {s.sender: s for s in report.verdict.senders}
+    assert senders["dane"].applies and senders["dane"].outcome == "refuses"
+    assert "DNSSEC-bogus" in senders["dane"].summary
+    assert "DNSSEC-bogus" in senders["opportunistic"].summary
+    # and strict senders failing is an error finding on the domain.
+    strict = [f for f in report.findings if f.code == "delivery.strict_senders_fail"]
+    assert [f.target for f in strict] == ["bogus.lab"] and "validating" in strict[0].message
 
 
 # -- AD mode needs a validating resolver: the lab's plain server as the contrast --------

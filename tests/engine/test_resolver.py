@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -46,6 +47,40 @@ async def test_identical_queries_are_asked_once(lab: Lab) -> None:
     first = await resolver.query("good.lab", "MX")
     second = await resolver.query("GOOD.lab.", "MX")
     assert first is second
+
+
+def _closed_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port  # closed again: nothing listens there now
+
+
+async def test_dead_resolver_is_named_at_once() -> None:
+    # Given a resolver address where nothing listens (the kernel answers
+    # "port unreachable"), a lookup says so without waiting for its timeout,
+    port = _closed_udp_port()
+    resolver = RunResolver((("127.0.0.1", port),), timeout=5.0)
+    started = time.perf_counter()
+    answer = await resolver.query("example.com", "MX")
+    assert time.perf_counter() - started < 2.0
+    # and the message names the resolver that is dead.
+    assert answer.status == "ERROR" and answer.error is not None
+    assert f"127.0.0.1:{port}" in answer.error and "nothing listens" in answer.error
+    # The next lookup reuses that knowledge.
+    again = await resolver.query("example.org", "A")
+    assert again.status == "ERROR" and f"127.0.0.1:{port}" in (again.error or "")
+
+
+async def test_silent_resolver_timeout_names_the_resolver() -> None:
+    # A socket that receives and never answers: the lookup times out, naming the server.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        resolver = RunResolver((("127.0.0.1", port),), timeout=0.5)
+        answer = await resolver.query("example.com", "MX")
+    assert answer.status == "TIMEOUT"
+    assert f"127.0.0.1:{port}" in (answer.error or "")
 
 
 async def test_unreachable_resolver_times_out_within_bound() -> None:

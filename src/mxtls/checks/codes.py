@@ -55,6 +55,12 @@ CODES: dict[str, CodeInfo] = {
     "mx.unresolvable": CodeInfo(
         "mx.unresolvable", _S.ERROR, "DNS and MX discovery", "an MX host has no A and no AAAA"
     ),
+    "submission.not_advertised": CodeInfo(
+        "submission.not_advertised",
+        _S.INFO,
+        "DNS and MX discovery",
+        "no RFC 6186 SRV record (`_submission._tcp`, `_submissions._tcp`) names the domain's submission servers",
+    ),
     "smtp.connect_failed": CodeInfo(
         "smtp.connect_failed",
         _S.ERROR,
@@ -74,7 +80,7 @@ CODES: dict[str, CodeInfo] = {
         "smtp.ehlo_rejected",
         _S.WARNING,
         "SMTP dialogue",
-        "EHLO refused; HELO fallback used (no ESMTP, so no STARTTLS)",
+        "EHLO refused or not answered; after a 5xx refusal HELO is tried and the message says whether it worked (no ESMTP, so no STARTTLS)",
     ),
     "smtp.rate_limited": CodeInfo(
         "smtp.rate_limited",
@@ -87,6 +93,12 @@ CODES: dict[str, CodeInfo] = {
         _S.WARNING,
         "SMTP dialogue",
         "AUTH is advertised on a plaintext session",
+    ),
+    "smtp.port_closed": CodeInfo(
+        "smtp.port_closed",
+        _S.INFO,
+        "SMTP dialogue",
+        "a port other than an MX host's relay port 25 refuses connections (e.g. no submission service on an MX host)",
     ),
     "starttls.not_offered": CodeInfo(
         "starttls.not_offered", _S.ERROR, "SMTP dialogue", "port 25/587: STARTTLS absent from EHLO"
@@ -338,6 +350,12 @@ CODES: dict[str, CodeInfo] = {
         _S.WARNING,
         "Delivery verdict",
         "at least one MX (a fallback one counts) can only be reached without TLS",
+    ),
+    "delivery.no_reachable_mx": CodeInfo(
+        "delivery.no_reachable_mx",
+        _S.ERROR,
+        "Delivery verdict",
+        "no MX host completes an SMTP session on port 25 (refused, timed out, rejected banner, closed early): nobody can deliver mail to the domain",
     ),
 }
 

@@ -10,12 +10,17 @@ to deliver when no record matches; RFC 8461 §2: "senders who implement
 MTA-STS and DANE ... SHOULD use DANE" for such hosts, so DANE takes
 precedence for senders doing both.
 
+The verdict is about the relay path only: port 25 of the MX hosts.  An MX
+host takes mail only when a session there reached the point where a sender
+says MAIL FROM (:func:`mxtls.checks.reach.session_ready`); a listening
+socket alone is not enough.
+
 Emits ``delivery.unencrypted_path`` from what port 25 showed (an
-opportunistic sender's outcome needs nothing else), and
+opportunistic sender's outcome needs nothing else), and, from the facts,
+the domain's MTA-STS and DANE policies and the certificate findings already
+made for port 25: ``delivery.no_reachable_mx`` (target DOMAIN),
 ``delivery.strict_senders_fail`` (target DOMAIN) and
-``mta_sts.enforce_tls_failure`` (per MX) from the facts, the domain's
-MTA-STS and DANE policies and the certificate findings already made for
-port 25.
+``mta_sts.enforce_tls_failure`` (per MX).
 """
 
 from __future__ import annotations
@@ -27,14 +32,25 @@ from dataclasses import dataclass, field
 from mxtls.checks._common import join_names
 from mxtls.checks.codes import make_finding
 from mxtls.checks.mta_sts import enforce_failures
+from mxtls.checks.reach import MX_PORT, not_tested, session_ready, unreachable_reason
 from mxtls.checks.starttls import starttls_offered
+from mxtls.models.dnssec import DnssecStatus
 from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import Discovery, EndpointObservation
 from mxtls.models.policy import MtaStsObservation
 from mxtls.models.verdict import DeliveryVerdict, MxVerdict, Outcome, SenderVerdict
 from mxtls.protocol.mta_sts import mx_matches_pattern
 
-MX_PORT = 25  # RFC 5321 §4.5.4.1 / RFC 3207: MX-to-MX relay happens on port 25
+__all__ = [
+    "MTA_STS_POLICY_BLOCKERS",
+    "MX_PORT",
+    "PKIX_FAILURES",
+    "DaneHost",
+    "check_delivery",
+    "compose_verdict",
+    "plaintext_only_reason",
+    "tls_failure",
+]
 
 
 def plaintext_only_reason(obs: EndpointObservation) -> str | None:
@@ -56,7 +72,7 @@ def plaintext_only_reason(obs: EndpointObservation) -> str | None:
         return None  # the session ended before STARTTLS could be tried: no verdict
     if reply.code != 220:
         return f"STARTTLS answered {reply.code}"
-    if obs.handshake_error:
+    if obs.handshake_error or obs.stopped_at == "handshake":
         return "TLS handshake failed"
     return None
 
@@ -72,9 +88,11 @@ def check_delivery(discovery: Discovery, endpoints: Sequence[EndpointObservation
     §1 exist to close exactly this downgrade).
     """
     domain = discovery.domain
+    mx_names = {h.name for h in discovery.hosts}
     by_host: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for obs in endpoints:
-        reason = plaintext_only_reason(obs)
+        relay = obs.host in mx_names and obs.role == "mx"
+        reason = plaintext_only_reason(obs) if relay else None
         if reason is not None:
             by_host[obs.host][reason].append(obs.ip)
     findings: list[Finding] = []
@@ -105,6 +123,7 @@ MTA_STS_POLICY_BLOCKERS = {
     "mta_sts.policy_fetch_failed",
     "mta_sts.policy_invalid",
 }
+BOGUS_MX = "the MX answer is DNSSEC-bogus: validating senders defer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +147,7 @@ class DaneHost:
 
 def tls_failure(obs: EndpointObservation, codes: set[str]) -> str | None:
     """Why a sender requiring authenticated TLS fails on this endpoint, or None."""
-    if obs.banner is None or obs.banner.code != 220:
+    if not session_ready(obs):
         return None  # not reached: a reachability problem, not a TLS one
     plain = plaintext_only_reason(obs)
     if plain is not None:
@@ -139,43 +158,101 @@ def tls_failure(obs: EndpointObservation, codes: set[str]) -> str | None:
     return ", ".join(bad) if bad else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Relay:
+    """What port 25 showed, per MX host: who takes mail, and why not."""
+
+    hosts: list[str]
+    port25: Mapping[str, list[EndpointObservation]]
+    reached: Mapping[str, bool]
+    why_not: Mapping[str, str]
+    probed: bool  # port 25 was probed on at least one MX address
+    unknown: bool  # mxtls failed on some port-25 endpoint: reachability unknown
+
+    @classmethod
+    def of(cls, discovery: Discovery, endpoints: Sequence[EndpointObservation]) -> _Relay:
+        port25: dict[str, list[EndpointObservation]] = {}
+        for obs in endpoints:
+            if obs.port == MX_PORT and obs.role == "mx":
+                port25.setdefault(obs.host, []).append(obs)
+        hosts = [h.name for h in discovery.hosts]
+        reached: dict[str, bool] = {}
+        why_not: dict[str, str] = {}
+        for host in discovery.hosts:
+            eps = port25.get(host.name, [])
+            reached[host.name] = any(session_ready(ep) for ep in eps)
+            if reached[host.name]:
+                continue
+            if not host.addresses:
+                why_not[host.name] = "no address (A/AAAA)"
+            elif eps:
+                why_not[host.name] = "; ".join(f"{unreachable_reason(ep)} on {ep.ip}" for ep in eps)
+            else:
+                why_not[host.name] = "port 25 not probed"
+        return cls(
+            hosts=hosts,
+            port25=port25,
+            reached=reached,
+            why_not=why_not,
+            probed=any(port25.get(h) for h in hosts),
+            unknown=any(not_tested(ep) for eps in port25.values() for ep in eps),
+        )
+
+    def unreachable(self, host: str) -> MxVerdict:
+        return MxVerdict(
+            host=host, delivers=False, reason=self.why_not.get(host, "no SMTP session on port 25")
+        )
+
+
 def compose_verdict(
     discovery: Discovery,
     endpoints: Sequence[EndpointObservation],
     findings: Sequence[Finding],
     mta_sts: MtaStsObservation | None,
     dane: Mapping[str, DaneHost] | None = None,
+    mx_dnssec: DnssecStatus | None = None,
 ) -> tuple[DeliveryVerdict, list[Finding]]:
-    """The verdict per sender kind and the findings it implies."""
+    """The verdict per sender kind and the findings it implies.
+
+    Args:
+        discovery: the MX set (null MX: no verdict).
+        endpoints: every endpoint probed (only port 25 of the MX hosts counts).
+        findings: the findings of the other checks (certificate failures).
+        mta_sts: the domain's MTA-STS observation, if looked up.
+        dane: per MX host, whether DANE applies and what it concluded.
+        mx_dnssec: DNSSEC status of the domain's MX answer; ``bogus`` means
+            every validating sender (every DANE sender) defers (RFC 4035 §5.5).
+    """
     domain = discovery.domain
-    if discovery.null_mx or not discovery.hosts:
+    if discovery.null_mx:
         return DeliveryVerdict(), []
+    bogus = mx_dnssec == "bogus"
+    if not discovery.hosts:
+        if not bogus:
+            return DeliveryVerdict(), []
+        return _bogus_without_hosts(domain)
+    relay = _Relay.of(discovery, endpoints)
+    if not relay.probed and any(h.addresses for h in discovery.hosts):
+        return _not_tested(), []
     codes_by_target: dict[str, set[str]] = {}
     for f in findings:
         codes_by_target.setdefault(f.target, set()).add(f.code)
-    port25: dict[str, list[EndpointObservation]] = {}
-    for obs in endpoints:
-        if obs.port == MX_PORT:
-            port25.setdefault(obs.host, []).append(obs)
-    hosts = [h.name for h in discovery.hosts]
     failures: dict[str, list[str]] = {}
-    reached: dict[str, bool] = {}
-    for host in hosts:
-        eps = port25.get(host, [])
-        reached[host] = any(ep.banner is not None and ep.banner.code == 220 for ep in eps)
-        for ep in eps:
-            reason = tls_failure(
-                ep, codes_by_target.get(endpoint_target(host, ep.ip, ep.port), set())
-            )
+    for host in relay.hosts:
+        for ep in relay.port25.get(host, []):
+            target = endpoint_target(host, ep.ip, ep.port)
+            reason = tls_failure(ep, codes_by_target.get(target, set()))
             if reason:
                 failures.setdefault(host, []).append(f"{reason} on {ep.ip}")
 
-    senders = [_opportunistic(hosts, port25, reached)]
     extra: list[Finding] = []
-    sts_verdict, sts_findings = _mta_sts(domain, hosts, reached, failures, mta_sts, findings)
+    if not any(relay.reached.values()) and not relay.unknown:
+        extra.append(_no_reachable_mx(domain, relay))
+    senders = [_opportunistic(relay, bogus)]
+    sts_verdict, sts_findings = _mta_sts(domain, relay, failures, mta_sts, findings)
     senders.append(sts_verdict)
     extra.extend(sts_findings)
-    senders.append(_dane(hosts, reached, dane or {}))
+    senders.append(_dane(relay, dane or {}, bogus))
     for sv in senders[1:]:
         if sv.applies and any(m.refused for m in sv.mx):
             refused = [m for m in sv.mx if m.refused]
@@ -196,10 +273,55 @@ _SENDER_NAME = {
     "mta_sts": "MTA-STS enforcing senders",
     "dane": "DANE senders",
 }
+_CANNOT = "cannot deliver: no MX host completes an SMTP session on port 25"
 
 
-def _outcome(mx: list[MxVerdict], reached: Mapping[str, bool]) -> Outcome:
-    if not any(reached.values()):
+def _no_reachable_mx(domain: str, relay: _Relay) -> Finding:
+    """RFC 5321 §5.1: a sender tries every MX in turn; here none takes a session."""
+    parts = "; ".join(f"{h}: {relay.why_not.get(h, 'no session')}" for h in relay.hosts)
+    return make_finding(
+        "delivery.no_reachable_mx",
+        domain,
+        f"{domain}: no MX host completes an SMTP session on port {MX_PORT}, "
+        f"so nobody can deliver mail to the domain ({parts})",
+    )
+
+
+def _bogus_without_hosts(domain: str) -> tuple[DeliveryVerdict, list[Finding]]:
+    """A validating resolver refuses a bogus MX answer (SERVFAIL): no MX set to probe."""
+    why = f"{BOGUS_MX}; the MX hosts could not be learned, so nothing was probed"
+    senders = [
+        SenderVerdict(
+            sender=kind,
+            applies=kind == "dane",
+            policy="DNSSEC" if kind == "dane" else "",
+            outcome="refuses" if kind == "dane" else "unreachable",
+            summary=f"will NOT deliver: {BOGUS_MX}" if kind == "dane" else f"cannot tell: {why}",
+        )
+        for kind in ("opportunistic", "mta_sts", "dane")
+    ]
+    finding = make_finding(
+        "delivery.strict_senders_fail",
+        domain,
+        f"{domain}: {BOGUS_MX} (DANE senders among them) all mail to the domain",
+    )
+    return DeliveryVerdict(senders=senders), [finding]
+
+
+def _not_tested() -> DeliveryVerdict:
+    summary = f"not judged: port {MX_PORT} (the relay path) was not probed"
+    return DeliveryVerdict(
+        senders=[
+            SenderVerdict(
+                sender=kind, applies=False, policy="", outcome="not_tested", summary=summary
+            )
+            for kind in ("opportunistic", "mta_sts", "dane")
+        ]
+    )
+
+
+def _outcome(mx: list[MxVerdict], relay: _Relay) -> Outcome:
+    if not any(relay.reached.values()):
         return "unreachable"
     ok = [m for m in mx if m.delivers]
     if len(ok) == len(mx):
@@ -207,14 +329,12 @@ def _outcome(mx: list[MxVerdict], reached: Mapping[str, bool]) -> Outcome:
     return "delivers_partly" if ok else "refuses"
 
 
-def _opportunistic(
-    hosts: list[str], port25: Mapping[str, list[EndpointObservation]], reached: Mapping[str, bool]
-) -> SenderVerdict:
+def _opportunistic(relay: _Relay, bogus: bool) -> SenderVerdict:
     mx = []
-    for host in hosts:
-        eps = [ep for ep in port25.get(host, []) if ep.banner is not None and ep.banner.code == 220]
+    for host in relay.hosts:
+        eps = [ep for ep in relay.port25.get(host, []) if session_ready(ep)]
         if not eps:
-            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+            mx.append(relay.unreachable(host))
             continue
         tls = [ep for ep in eps if ep.handshake is not None]
         encrypted = len(tls) == len(eps)
@@ -224,14 +344,19 @@ def _opportunistic(
             else ("plaintext on some addresses" if tls else "plaintext only")
         )
         mx.append(MxVerdict(host=host, delivers=True, encrypted=encrypted, reason=reason))
-    outcome = _outcome(mx, reached)
+    outcome = _outcome(mx, relay)
     plain = [m.host for m in mx if m.delivers and not m.encrypted]
+    down = [m.host for m in mx if not m.delivers]
     if outcome == "unreachable":
-        summary = "no MX host answered on port 25"
+        summary = _CANNOT
     elif plain:
         summary = f"deliver, in PLAINTEXT to {', '.join(plain)}"
+    elif down:
+        summary = "deliver, encrypted, to the MX hosts that take mail"
     else:
-        summary = "deliver, encrypted to every reachable MX"
+        summary = "deliver, encrypted to every MX"
+    if bogus:
+        summary += f" (non-validating senders only: {BOGUS_MX})"
     return SenderVerdict(
         sender="opportunistic",
         applies=True,
@@ -244,8 +369,7 @@ def _opportunistic(
 
 def _mta_sts(
     domain: str,
-    hosts: list[str],
-    reached: Mapping[str, bool],
+    relay: _Relay,
     failures: Mapping[str, list[str]],
     obs: MtaStsObservation | None,
     findings: Sequence[Finding],
@@ -273,7 +397,7 @@ def _mta_sts(
         ), []
     mx: list[MxVerdict] = []
     tls_failures: dict[str, str] = {}
-    for host in hosts:
+    for host in relay.hosts:
         if not any(mx_matches_pattern(host, p) for p in obs.mx_patterns):
             mx.append(
                 MxVerdict(
@@ -281,8 +405,8 @@ def _mta_sts(
                 )
             )
             continue
-        if not reached.get(host):
-            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+        if not relay.reached.get(host):
+            mx.append(relay.unreachable(host))
             continue
         if failures.get(host):
             reason = "; ".join(failures[host])
@@ -298,24 +422,21 @@ def _mta_sts(
                 reason="valid certificate for the MX name",
             )
         )
-    outcome = _outcome(mx, reached)
+    outcome = _outcome(mx, relay)
     summary = {
         "delivers": "deliver, authenticated (PKIX) to every MX",
-        "delivers_partly": "deliver only to some MX hosts; the others are refused",
+        "delivers_partly": "deliver only to some MX hosts; the others are refused or down",
         "refuses": "will NOT deliver: every MX fails the policy",
-        "unreachable": "no MX host answered on port 25",
-        "not_applicable": "",
+        "unreachable": _CANNOT,
     }[outcome]
     return SenderVerdict(
         sender="mta_sts", applies=True, policy=policy, outcome=outcome, summary=summary, mx=mx
-    ), enforce_failures(obs.mode, hosts, tls_failures)
+    ), enforce_failures(obs.mode, relay.hosts, tls_failures)
 
 
-def _dane(
-    hosts: list[str], reached: Mapping[str, bool], dane: Mapping[str, DaneHost]
-) -> SenderVerdict:
+def _dane(relay: _Relay, dane: Mapping[str, DaneHost], bogus: bool) -> SenderVerdict:
     applying = {h: d for h, d in dane.items() if d.applies}
-    if not applying:
+    if not applying and not bogus:
         return SenderVerdict(
             sender="dane",
             applies=False,
@@ -324,23 +445,25 @@ def _dane(
             summary="no secure TLSA records: same as opportunistic",
         )
     mx: list[MxVerdict] = []
-    for host in hosts:
+    for host in relay.hosts:
         info = dane.get(host)
+        if bogus:
+            mx.append(MxVerdict(host=host, delivers=False, refused=True, reason=BOGUS_MX))
+            continue
         if info is None or not info.applies:
             why = info.reason if info is not None else "no TLSA lookup"
-            mx.append(
-                MxVerdict(
-                    host=host, delivers=reached.get(host, False), reason=f"opportunistic ({why})"
-                )
-            )
+            if relay.reached.get(host):
+                mx.append(MxVerdict(host=host, delivers=True, reason=f"opportunistic ({why})"))
+            else:
+                mx.append(relay.unreachable(host))
             continue
         bad = [f"{why} on {ip}" for (ip, _), (ok, why) in info.endpoints.items() if not ok]
         if info.refuse:
             bad = [info.refuse]
         if bad:
             mx.append(MxVerdict(host=host, delivers=False, refused=True, reason="; ".join(bad)))
-        elif not reached.get(host):
-            mx.append(MxVerdict(host=host, delivers=False, reason="not reachable on port 25"))
+        elif not relay.reached.get(host):
+            mx.append(relay.unreachable(host))
         else:
             mx.append(
                 MxVerdict(
@@ -351,19 +474,18 @@ def _dane(
                     reason="TLSA record matches",
                 )
             )
-    outcome = _outcome(mx, reached)
+    outcome = _outcome(mx, relay)
+    if bogus and outcome != "unreachable":
+        outcome = "refuses"
     summary = {
         "delivers": "deliver, authenticated by DANE",
-        "delivers_partly": "deliver only to some MX hosts; the others fail DANE",
+        "delivers_partly": "deliver only to some MX hosts; the others fail DANE or are down",
         "refuses": "will NOT deliver: DANE authentication fails on every MX",
-        "unreachable": "no MX host answered on port 25",
-        "not_applicable": "",
+        "unreachable": _CANNOT,
     }[outcome]
+    if bogus:
+        summary = f"will NOT deliver: {BOGUS_MX}"
+    policy = "DNSSEC (MX answer bogus)" if bogus else f"DANE on {', '.join(sorted(applying))}"
     return SenderVerdict(
-        sender="dane",
-        applies=True,
-        policy=f"DANE on {', '.join(sorted(applying))}",
-        outcome=outcome,
-        summary=summary,
-        mx=mx,
+        sender="dane", applies=True, policy=policy, outcome=outcome, summary=summary, mx=mx
     )

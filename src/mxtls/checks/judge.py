@@ -27,7 +27,7 @@ from mxtls.checks.dns import check_dns, check_lookups
 from mxtls.checks.dnssec import check_dnssec
 from mxtls.checks.mta_sts import check_mta_sts
 from mxtls.checks.mx import check_mx
-from mxtls.checks.smtp import check_smtp
+from mxtls.checks.smtp import check_dead_servers, check_smtp
 from mxtls.checks.starttls import check_starttls, check_starttls_consistency
 from mxtls.checks.tls import check_tls
 from mxtls.checks.tls_rpt import check_tls_rpt
@@ -79,6 +79,7 @@ def run_checks(
         findings.extend(check_starttls(obs))
         findings.extend(check_tls(obs))
         findings.extend(check_certificate(obs, now=now, warn_days=warn_days, trust=trust))
+    findings = check_dead_servers(findings, endpoints)
     findings.extend(check_starttls_consistency(endpoints))
     findings.extend(check_certificate_consistency(endpoints))
     findings.extend(check_delivery(discovery, endpoints))
@@ -123,8 +124,11 @@ def judge(
             findings.extend(check_dane(obs.dane, mx_dnssec=obs.host_dnssec))
     findings.extend(judge_deep(obs, now=now, warn_days=warn_days, trust=trust))
     dane_hosts = dane_hosts_from(obs.dane, obs.host_dnssec) if obs.dane else {}
+    mx_status = next(
+        (r.status for r in obs.dnssec if r.rdtype == "MX" and r.qname == domain.lower()), None
+    )
     verdict, implied = compose_verdict(
-        obs.discovery, obs.endpoints, findings, obs.mta_sts, dane_hosts
+        obs.discovery, obs.endpoints, findings, obs.mta_sts, dane_hosts, mx_status
     )
     return sort_findings([*findings, *implied]), verdict
 

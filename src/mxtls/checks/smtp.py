@@ -10,6 +10,8 @@ failure: the server did not refuse mail, it refused *us, now*.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mxtls.checks._common import quote, reply_summary, seconds, stop_detail, target_of
 from mxtls.checks.codes import make_finding
 from mxtls.models.findings import Finding
@@ -145,6 +147,8 @@ def check_smtp(obs: EndpointObservation) -> list[Finding]:
     if obs.connect_failure is not None:
         failure = obs.connect_failure
         phrase = _CONNECT_PHRASES.get(failure.kind, "failed")
+        if obs.optional:
+            return [_port_closed(obs, target, phrase)]
         return [
             make_finding(
                 "smtp.connect_failed",
@@ -177,6 +181,42 @@ def check_smtp(obs: EndpointObservation) -> list[Finding]:
             )
         )
     return findings
+
+
+def _port_closed(obs: EndpointObservation, target: str, phrase: str) -> Finding:
+    # RFC 5321 §5.1 sends relay mail to port 25 only; RFC 6186 names submission
+    # servers: a port nothing points to may be closed without harm.
+    why = "an MX host receives mail on port 25" if obs.role == "mx" else "no record names it"
+    return make_finding(
+        "smtp.port_closed",
+        target,
+        f"{target}: port {obs.port} closed (TCP connect {phrase}); {why}",
+    )
+
+
+def check_dead_servers(
+    findings: Sequence[Finding], endpoints: Sequence[EndpointObservation]
+) -> list[Finding]:
+    """``smtp.port_closed`` becomes ``smtp.connect_failed`` for a named server with no open port.
+
+    A default port of a server named by the user may be closed (a submission
+    host without port 25); a server where every port is closed is down.
+    """
+    dead = {
+        host
+        for host in {ep.host for ep in endpoints if ep.role == "server"}
+        if all(ep.connect_failure is not None for ep in endpoints if ep.host == host)
+    }
+    if not dead:
+        return list(findings)
+    out: list[Finding] = []
+    for f in findings:
+        host = f.target.partition("[")[0]
+        if f.code == "smtp.port_closed" and host in dead:
+            message = f.message.split("; ", 1)[0] + "; no port of this server is open"
+            f = make_finding("smtp.connect_failed", f.target, message)
+        out.append(f)
+    return out
 
 
 def _check_banner(obs: EndpointObservation, target: str) -> list[Finding]:

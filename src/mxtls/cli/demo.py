@@ -9,6 +9,8 @@ tool) at it and reproduce a problem.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
 from dataclasses import replace
 
@@ -18,6 +20,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from mxtls.cli.options import FiniteFloatRange
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.run import check_domain
 from mxtls.lab.world import Lab
@@ -35,6 +38,7 @@ DEMO_DOMAINS = (
     "ratelimited.lab",
 )
 DEMO_TIMEOUT_S = 3.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # stop `mxtls lab` cleanly, as Ctrl-C does
 DEMO_DOMAINS_AT_ONCE = 8  # `--all` checks 60+ domains; a few at a time keeps timings honest
 
 
@@ -171,14 +175,14 @@ def _summary_table(lab: Lab, chosen: list[str], reports: list[Report]) -> Table:
 @click.command()
 @click.option(
     "--duration",
-    type=click.FloatRange(min=1),
+    type=FiniteFloatRange(min=1),
     default=3600.0,
     show_default=True,
     help="Stop the lab after this many seconds (Ctrl-C stops it earlier).",
 )
 @click.option(
     "--latency-ms",
-    type=click.FloatRange(min=0, max=5000),
+    type=FiniteFloatRange(min=0, max=5000),
     default=0.0,
     help="Simulated round trip before each SMTP reply (to mimic a real network).",
 )
@@ -186,13 +190,21 @@ def lab(duration: float, latency_ms: float) -> None:
     """Run the built-in lab in the foreground and print how to reach it."""
 
     async def serve() -> None:
+        # SIGTERM (a service manager, `kill`, a CI job's end) must stop the lab
+        # like Ctrl-C does: through `async with`, which removes its keys and
+        # certificates from the temporary directory.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop.set)
         async with Lab(latency=latency_ms / 1000) as world:
             click.echo("mxtls lab is running on loopback. In another terminal:")
             click.echo(f"  mxtls check good.lab {lab_flags(world)}")
             click.echo("Lab domains: " + ", ".join(world.domains))
-            click.echo(f"Stopping after {duration:g} s or on Ctrl-C.")
+            click.echo(f"Stopping after {duration:g} s, on Ctrl-C or on SIGTERM.")
             sys.stdout.flush()
-            await asyncio.sleep(duration)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), duration)
 
     try:
         asyncio.run(serve())

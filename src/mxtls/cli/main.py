@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from mxtls._version import __version__
-from mxtls.cli.options import build_config, parse_port_map, parse_ports
+from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, parse_ports
 from mxtls.config import DEFAULT_PORTS, CheckConfig
 from mxtls.engine.observe import ProgressEvent
 from mxtls.engine.run import check_domain, check_host
@@ -100,7 +100,7 @@ def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1, max=600),
+            type=FiniteFloatRange(min=0.1, max=600),
             default=10.0,
             show_default=True,
             metavar="SECONDS",

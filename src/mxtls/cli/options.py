@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import click
 
 from mxtls.config import CheckConfig, Limits, Timeouts
 from mxtls.errors import ConfigError
 from mxtls.net.dns import parse_nameserver
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float option within bounds that also refuses ``nan`` and ``inf``.
+
+    ``click.FloatRange`` compares with ``<``/``>``, and every comparison with
+    NaN is false, so ``--timeout nan`` would pass and every step would then
+    "time out" at once.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse ``value`` as for ``FloatRange``, then refuse non-finite numbers."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def parse_ports(text: str) -> tuple[int, ...]:
@@ -72,6 +92,8 @@ def build_config(
     """
     if only4 and only6:
         raise ConfigError("-4 and -6 exclude each other")
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigError(f"--timeout {timeout!r}: give a positive number of seconds")
     if ca_file is not None and not ca_file.is_file():
         raise ConfigError(f"--ca-file {ca_file}: no such file")
     if trust_anchor is not None and not trust_anchor.is_file():

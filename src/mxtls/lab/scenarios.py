@@ -246,6 +246,7 @@ def _codes(*codes: str) -> frozenset[str]:
 
 _UNENCRYPTED = "delivery.unencrypted_path"
 _STRICT_FAIL = "delivery.strict_senders_fail"
+_NO_MX = "delivery.no_reachable_mx"
 _SIGNED = DnssecMode.SIGNED
 # A bogus zone cannot be resolved by a validating sender: a checker may also
 # report the failed lookups and that strict senders cannot deliver.
@@ -407,20 +408,20 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         domain="tarpit.lab",
         description="accepts connections on 25 and 587 but never sends a banner",
-        expected=_codes("smtp.banner_timeout"),
+        expected=_codes("smtp.banner_timeout", _NO_MX),
         hosts=_one("tarpit.lab", ports=ports(SmtpMode.TARPIT)),
         slow=True,
     ),
     Scenario(
         domain="banner554.lab",
         description="banner 554: no SMTP service",
-        expected=_codes("smtp.banner_rejected"),
+        expected=_codes("smtp.banner_rejected", _NO_MX),
         hosts=_one("banner554.lab", ports=ports(SmtpMode.BANNER_554)),
     ),
     Scenario(
         domain="ratelimited.lab",
-        description="banner 421: too many connections",
-        expected=_codes("smtp.rate_limited"),
+        description="banner 421: too many connections, so nobody can deliver",
+        expected=_codes("smtp.rate_limited", _NO_MX),
         tolerated=_codes("smtp.banner_rejected"),
         hosts=_one("ratelimited.lab", ports=ports(SmtpMode.BANNER_421)),
         demo=True,
@@ -453,7 +454,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         domain="refused.lab",
         description="MX address where nothing listens (connection refused)",
-        expected=_codes("smtp.connect_failed"),
+        expected=_codes("smtp.connect_failed", _NO_MX),
         hosts=_one("refused.lab", ports=MappingProxyType({})),
     ),
     Scenario(
@@ -493,14 +494,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         domain="iplit.lab",
         description="the MX target is an IP address written as a name",
         expected=_codes("mx.ip_literal"),
-        tolerated=_codes("dns.error", "mx.unresolvable", "cert.hostname_mismatch"),
+        tolerated=_codes("dns.error", "mx.unresolvable", "cert.hostname_mismatch", _NO_MX),
         hosts=_one("iplit.lab", in_dns=False),
         mx=("10 {ip:mx.iplit.lab}.",),
     ),
     Scenario(
         domain="unresolvable.lab",
         description="MX hosts without addresses (one NXDOMAIN, one without A/AAAA)",
-        expected=_codes("mx.unresolvable"),
+        expected=_codes("mx.unresolvable", _NO_MX),
         mx=("10 gone.unresolvable.lab.", "20 empty.unresolvable.lab."),
         records=('empty.unresolvable.lab. TXT "no address here"',),
     ),
@@ -736,6 +737,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         tolerated=_codes(*_BOGUS_SYMPTOMS),
         hosts=_one("bogus-expired.lab", tlsa=ROLLOVER),
         dnssec=DnssecMode.EXPIRED,
+    ),
+    # -- nobody can deliver (appended: earlier rows keep their addresses) ----------------
+    Scenario(
+        domain="closedbanner.lab",
+        description="the only MX sends its 220 banner, then closes before EHLO",
+        expected=_codes("smtp.rate_limited", _NO_MX),
+        hosts=_one("closedbanner.lab", ports=ports(SmtpMode.CLOSE_AFTER_BANNER)),
+    ),
+    Scenario(
+        domain="ehlobroken.lab",
+        description="the only MX answers EHLO with a line that is not an SMTP reply",
+        expected=_codes("smtp.ehlo_rejected", _NO_MX),
+        hosts=_one("ehlobroken.lab", ports=ports(SmtpMode.EHLO_VIOLATION)),
+    ),
+    Scenario(
+        domain="allbusy.lab",
+        description="three MX hosts, every one answers 421 to everyone",
+        expected=_codes("smtp.rate_limited", _NO_MX),
+        tolerated=_codes("smtp.banner_rejected"),
+        hosts=tuple(
+            HostSpec(name=f"mx{i}.allbusy.lab", ports=ports(SmtpMode.BANNER_421)) for i in (1, 2, 3)
+        ),
     ),
 )
 

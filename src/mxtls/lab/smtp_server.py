@@ -62,6 +62,10 @@ class SmtpMode(StrEnum):
     MULTILINE_SPLIT = "multiline_split"  # multi-line banner and EHLO dribbled in tiny writes
     SNI_CERT = "sni_cert"  # another certificate when the client sends no SNI
     STARTTLS_FLAKY = "starttls_flaky"  # STARTTLS advertised on every other connection
+    CLOSE_AFTER_BANNER = "close_after_banner"  # 220 banner, then hangs up before EHLO
+    EHLO_VIOLATION = "ehlo_violation"  # answers EHLO with a line that is not an SMTP reply
+    SUBMISSION = "submission"  # 587: STARTTLS, AUTH only once TLS is on (RFC 8314 §3.3)
+    SUBMISSIONS = "submissions"  # 465: implicit TLS, AUTH inside TLS
 
 
 _TLS_MODES = frozenset(
@@ -73,6 +77,8 @@ _TLS_MODES = frozenset(
         SmtpMode.MULTILINE_SPLIT,
         SmtpMode.SNI_CERT,
         SmtpMode.STARTTLS_FLAKY,
+        SmtpMode.SUBMISSION,
+        SmtpMode.SUBMISSIONS,
     }
 )
 
@@ -106,7 +112,7 @@ class SmtpBehaviour:
     @property
     def implicit_tls(self) -> bool:
         """True when TLS starts with the first byte."""
-        return self.mode is SmtpMode.IMPLICIT_TLS
+        return self.mode in (SmtpMode.IMPLICIT_TLS, SmtpMode.SUBMISSIONS)
 
 
 @dataclass(eq=False)
@@ -387,6 +393,7 @@ class _Dialogue:
             SmtpMode.NO_STARTTLS,
             SmtpMode.EHLO_REJECTED,
             SmtpMode.IMPLICIT_TLS,
+            SmtpMode.SUBMISSIONS,
         ) and not (self.mode is SmtpMode.STARTTLS_FLAKY and n % 2 == 1)
 
     async def send(self, data: bytes) -> None:
@@ -400,7 +407,7 @@ class _Dialogue:
         if mode is SmtpMode.TARPIT:
             while True:  # swallow input until the client or the lifetime gives up
                 await conn.read_some()
-        if mode is SmtpMode.IMPLICIT_TLS:
+        if conn.listener.behaviour.implicit_tls:
             await conn.start_tls()
         if conn.server.latency:
             await asyncio.sleep(conn.server.latency)
@@ -415,6 +422,8 @@ class _Dialogue:
             )
         else:
             conn.write(reply(220, f"{self.host} ESMTP mxtls lab"))
+        if mode is SmtpMode.CLOSE_AFTER_BANNER:
+            return  # the connection closes before any command is read
         while self.commands < MAX_COMMANDS:
             line = await conn.readline()
             self.commands += 1
@@ -435,6 +444,9 @@ class _Dialogue:
         if verb == "EHLO":
             if self.mode is SmtpMode.EHLO_REJECTED:
                 self.conn.write(reply(502, "5.5.2 EHLO not supported, try HELO"))
+                return True
+            if self.mode is SmtpMode.EHLO_VIOLATION:
+                self.conn.write(f"{self.host} says hello\r\n".encode("ascii"))
                 return True
             await self.send(reply(250, self.ehlo_lines(arg.strip() or "unknown")))
             return self.mode is not SmtpMode.CLOSE_AFTER_EHLO
@@ -458,6 +470,8 @@ class _Dialogue:
         if self.starttls_offered and not self.conn.tls:
             lines.append("STARTTLS")
         if self.mode is SmtpMode.AUTH_BEFORE_TLS:
+            lines.append("AUTH PLAIN LOGIN")
+        if self.mode in (SmtpMode.SUBMISSION, SmtpMode.SUBMISSIONS) and self.conn.tls:
             lines.append("AUTH PLAIN LOGIN")
         return lines
 

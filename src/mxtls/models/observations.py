@@ -166,6 +166,7 @@ class TlsHandshake(_Model):
 
 
 TlsMode = Literal["starttls", "implicit"]
+EndpointRole = Literal["mx", "submission", "server"]
 
 
 class EndpointObservation(_Model):
@@ -176,6 +177,12 @@ class EndpointObservation(_Model):
     (``timeout``, ``closed``, ``protocol``, ``rejected``, ``tls``).
     ``throttled`` is True when the server's behaviour looked like rate
     limiting (421, "too many connections", close right after connect).
+
+    ``role`` says why the endpoint was probed: an MX host (the relay path),
+    a submission server named by an RFC 6186 SRV record, or a server named
+    by the user.  ``optional`` is True when nothing published promises a
+    service there (an MX host's port other than 25, a default port of a
+    named server): a closed port is then a fact, not a fault.
     """
 
     host: str
@@ -183,6 +190,8 @@ class EndpointObservation(_Model):
     port: int
     connect_port: int
     tls_mode: TlsMode
+    role: EndpointRole = "mx"
+    optional: bool = False
     connect_failure: ConnectFailure | None = None
     banner: SmtpReply | None = None
     ehlo: EhloInfo | None = None

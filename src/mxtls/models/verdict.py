@@ -13,7 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SenderKind = Literal["opportunistic", "mta_sts", "dane"]
-Outcome = Literal["delivers", "delivers_partly", "refuses", "not_applicable", "unreachable"]
+Outcome = Literal[
+    "delivers", "delivers_partly", "refuses", "not_applicable", "unreachable", "not_tested"
+]
 
 
 class _Model(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
@@ -28,6 +29,7 @@ from mxtls.errors import ConfigError
 from mxtls.models.observations import DnsAnswer, DnsStatus
 
 EDNS_PAYLOAD_BYTES = 1232  # DNS flag day 2020: avoids IP fragmentation
+LIVENESS_TTL_S = 10.0  # a "nothing listens there" probe result is reused this long
 
 
 def parse_nameserver(spec: str) -> tuple[str, int]:
@@ -102,6 +104,15 @@ class RunResolver:
         self._resolver = resolver
         self._timeout = timeout
         self._cache: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
+        self._servers = tuple(
+            (str(ns.address), int(ns.port))
+            if isinstance(ns, dns.nameserver.Do53Nameserver)
+            else (str(ns), 53)
+            for ns in resolver.nameservers
+        )
+        self.where = ", ".join(_address(ip, port) for ip, port in self._servers) or "(none)"
+        self._liveness: asyncio.Task[str | None] | None = None
+        self._liveness_at = 0.0
 
     async def query(self, qname: str, rdtype: str) -> DnsAnswer:
         """Look up ``qname``/``rdtype``; never raises for DNS failures."""
@@ -124,21 +135,30 @@ class RunResolver:
                 qname=qname, rdtype=rdtype, status=status, elapsed_ms=round(elapsed, 2), **kw
             )
 
+        lookup = asyncio.ensure_future(
+            self._resolver.resolve(
+                qname + ".", rdtype, raise_on_no_answer=False, lifetime=self._timeout
+            )
+        )
         try:
             async with asyncio.timeout(self._timeout + 0.5):
-                answer = await self._resolver.resolve(
-                    qname + ".", rdtype, raise_on_no_answer=False, lifetime=self._timeout
-                )
+                dead = await self._race(lookup)
+                if dead is not None:
+                    return done("ERROR", error=dead)
+                answer = await lookup
         except dns.resolver.NXDOMAIN:
             return done("NXDOMAIN")
         except dns.resolver.NoNameservers as exc:
             return done(_no_nameservers_status(exc), error=_first_line(exc))
         except (dns.exception.Timeout, TimeoutError):
-            return done("TIMEOUT", error=f"no answer within {self._timeout:g}s")
+            return done("TIMEOUT", error=f"no answer from {self.where} within {self._timeout:g}s")
         except dns.exception.DNSException as exc:
             return done("ERROR", error=_first_line(exc))
         except OSError as exc:
-            return done("ERROR", error=f"{type(exc).__name__}: {exc}")
+            return done("ERROR", error=f"{self.where}: {type(exc).__name__}: {exc}")
+        finally:
+            if not lookup.done():
+                lookup.cancel()
         response = answer.response
         ad = bool(response.flags & dns.flags.AD)
         chain = _cname_chain(response, qname)
@@ -146,6 +166,74 @@ class RunResolver:
             return done("NODATA", ad=ad, cname_chain=chain)
         records = sorted(rd.to_text() for rd in answer.rrset)
         return done("NOERROR", records=records, ad=ad, cname_chain=chain)
+
+    async def _race(self, lookup: asyncio.Future[dns.resolver.Answer]) -> str | None:
+        """Wait for ``lookup``; or, if no configured resolver listens, say so at once.
+
+        UDP to a closed port gets an ICMP "port unreachable" back within a
+        round trip, but dnspython's sockets are unconnected and never see it,
+        so a lookup would wait its whole timeout.  A connected probe socket
+        notices the refusal; its result is shared by the run's lookups.
+        """
+        now = time.monotonic()
+        if self._liveness is None or (
+            self._liveness.done() and now - self._liveness_at > LIVENESS_TTL_S
+        ):
+            self._liveness_at = now
+            self._liveness = asyncio.ensure_future(
+                _none_listening(self._servers, min(self._timeout, LIVENESS_TTL_S))
+            )
+        liveness = self._liveness
+        pending: set[asyncio.Future[Any]] = {lookup, liveness}
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if lookup.done() or not liveness.done() or liveness.cancelled():
+            return None
+        return liveness.result()
+
+
+async def _none_listening(servers: tuple[tuple[str, int], ...], timeout: float) -> str | None:
+    """A message naming the resolvers when every one refused a datagram, else None."""
+    if not servers:
+        return None
+    refused = await asyncio.gather(*(_port_unreachable(ip, port, timeout) for ip, port in servers))
+    if not all(refused):
+        return None
+    where = ", ".join(_address(ip, port) for ip, port in servers)
+    return f"nothing listens at the resolver {where} (UDP port unreachable)"
+
+
+async def _port_unreachable(ip: str, port: int, timeout: float) -> bool:
+    """True when a datagram to ``ip``:``port`` comes back as ICMP port unreachable."""
+    loop = asyncio.get_running_loop()
+    verdict: asyncio.Future[bool] = loop.create_future()
+
+    class _Probe(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            if not verdict.done():
+                verdict.set_result(False)
+
+        def error_received(self, exc: Exception) -> None:
+            if not verdict.done():
+                verdict.set_result(isinstance(exc, ConnectionRefusedError))
+
+    query = dns.message.make_query(".", "NS").to_wire()
+    try:
+        transport, _ = await loop.create_datagram_endpoint(_Probe, remote_addr=(ip, port))
+    except OSError:
+        return False  # cannot tell; the lookup itself will say what happened
+    try:
+        transport.sendto(query)
+        async with asyncio.timeout(timeout):
+            return await verdict
+    except (TimeoutError, OSError):
+        return False
+    finally:
+        transport.close()
+
+
+def _address(ip: str, port: int) -> str:
+    host = f"[{ip}]" if ":" in ip else ip
+    return host if port == 53 else f"{host}:{port}"
 
 
 def _cname_chain(response: dns.message.Message, qname: str) -> list[str]:

@@ -20,6 +20,7 @@ from mxtls.net.deep.scanner import deep_scan_endpoint
 from mxtls.protocol.tls_registry import TlsVersion, suites_for_version
 from mxtls.protocol.tls_wire import build_client_hello
 from mxtls.testing import PostfixInstance
+from tests.peers import require_peer
 
 pytestmark = pytest.mark.postfix
 
@@ -42,9 +43,7 @@ SOUND_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 @pytest.fixture(scope="module")
 def credentials(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes, Path]:
-    ok, reason = PostfixInstance.available()
-    if not ok:
-        pytest.skip(f"Postfix not available: {reason}")
+    require_peer("Postfix", *PostfixInstance.available())
     issued = LabCA(name="deep postfix").issue([HOST], key="rsa2048", key_slot=51)
     dh_file = tmp_path_factory.mktemp("dh") / "dh1024.pem"
     dh_file.write_text(_dh_params_pem(OAKLEY_GROUP_2, 2))

@@ -9,6 +9,7 @@ import pytest
 
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.testing import PostfixInstance
+from tests.peers import require_peer
 
 from .doubles import MX
 
@@ -34,10 +35,7 @@ def rsa_files(rsa_leaf: Issued, tmp_path_factory: pytest.TempPathFactory) -> tup
 @pytest.fixture(scope="session")
 def postfix_rsa(vuln_ca: LabCA) -> Iterator[PostfixInstance]:
     """A real Postfix (Debian) presenting an RSA leaf, on 25/465/587."""
-    ok, reason = PostfixInstance.available()
-    if not ok:
-        print(f"SKIP reason: Postfix not available: {reason}")
-        pytest.skip(f"Postfix not available: {reason}")
+    require_peer("Postfix", *PostfixInstance.available())
     issued = vuln_ca.issue([POSTFIX_HOST], key="rsa2048", key_slot=32)
     with PostfixInstance(POSTFIX_HOST, issued.chain_pem(), issued.key_pem()) as instance:
         yield instance
