@@ -18,14 +18,14 @@ from rich.console import Console
 
 from mxtls._version import __version__
 from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, parse_ports
+from mxtls.cli.output import check_writable, chosen_format, emit_report, fail, output_options
 from mxtls.config import DEFAULT_PORTS, CheckConfig
 from mxtls.engine.observe import ProgressEvent
 from mxtls.engine.run import check_domain, check_host
 from mxtls.errors import MxtlsError
 from mxtls.models.findings import Severity
 from mxtls.models.report import Report
-from mxtls.render.json import render_json, render_schema
-from mxtls.render.text import render_text
+from mxtls.render.json import render_schema
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -33,6 +33,8 @@ CHECK_EPILOG = """\b
 Examples:
   mxtls check example.com
   mxtls check example.com --json --fail-on warning > report.json
+  mxtls check example.com --format html --output report.html
+  mxtls check example.com --format junit --fail-on warning -o mxtls-junit.xml
   mxtls check example.com --ports 25 --nameserver 127.0.0.1:5353
   mxtls check good.lab --nameserver 127.0.0.1:53000 --port-map 25:10025 --ca-file lab-root.pem
 
@@ -68,10 +70,30 @@ def cli() -> None:
 
 def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
     """Options shared by `check` and `scan-host` (names are part of the contract)."""
+    return output_options()(_report_options(_run_options(fn)))
+
+
+def _report_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """How a report is judged and shown: --fail-on, --transcript, --no-color."""
     options = [
         click.option(
-            "--json", "as_json", is_flag=True, help="Print the JSON report (schema mxtls/1)."
+            "--fail-on",
+            type=click.Choice([s.value for s in Severity]),
+            default="error",
+            show_default=True,
+            help="Exit 1 when a finding of this severity or worse exists.",
         ),
+        click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines)."),
+        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """How a check runs: resolver, trust, ports, timeouts, limits."""
+    options = [
         click.option(
             "--nameserver",
             "nameservers",
@@ -92,13 +114,6 @@ def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
             help="Comma-separated ports; 465 is implicit TLS, others STARTTLS.",
         ),
         click.option(
-            "--fail-on",
-            type=click.Choice([s.value for s in Severity]),
-            default="error",
-            show_default=True,
-            help="Exit 1 when a finding of this severity or worse exists.",
-        ),
-        click.option(
             "--timeout",
             type=FiniteFloatRange(min=0.1, max=600),
             default=10.0,
@@ -116,7 +131,6 @@ def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="Warn when a certificate expires within this many days.",
         ),
-        click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines)."),
         click.option(
             "--max-conns",
             type=click.IntRange(min=1, max=32),
@@ -143,7 +157,6 @@ def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("-4", "only4", is_flag=True, help="IPv4 addresses only."),
         click.option("-6", "only6", is_flag=True, help="IPv6 addresses only."),
-        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -193,6 +206,17 @@ def _split_host_port(target: str) -> tuple[str, int | None]:
 
 
 def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> None:
+    chosen_format(opts)
+    check_writable(opts["output"])
+    report = _check(name, opts, deep=deep, host_mode=host_mode)
+    no_color = opts["no_color"] or None
+    fail_on = Severity(opts["fail_on"])
+    emit_report(report, opts, fail_on=fail_on, no_color=no_color)
+    sys.exit(exit_status(report, fail_on))
+
+
+def _check(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> Report:
+    """Build the run's configuration from the options and run one check."""
     try:
         config = build_config(
             nameservers=opts["nameservers"],
@@ -211,16 +235,9 @@ def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) ->
         )
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    no_color = opts["no_color"] or None
-    stderr = Console(stderr=True, no_color=no_color)
+    stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
     runner = check_host if host_mode else check_domain
-    report = _run_guarded(lambda: _with_progress(runner, name, config, stderr), stderr)
-    if opts["as_json"]:
-        click.echo(render_json(report))
-    else:
-        out = Console(no_color=no_color, highlight=False)
-        render_text(report, out, transcript=opts["transcript"])
-    sys.exit(exit_status(report, Severity(opts["fail_on"])))
+    return _run_guarded(lambda: _with_progress(runner, name, config, stderr), stderr)
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -266,6 +283,46 @@ def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:
         click.echo(traceback.format_exc(limit=6), err=True)
         sys.exit(EXIT_INTERNAL)
     return result
+
+
+BADGE_EPILOG = """\b
+Examples:
+  mxtls badge example.com > badge.svg
+  mxtls badge example.com --output public/mail-tls.svg
+
+\b
+The badge shows the grade of a full check (see docs/grading.md).
+Exit status: 0 badge written, 2 usage error, 3 internal failure.
+"""
+
+
+@cli.command(epilog=BADGE_EPILOG)
+@click.argument("domain")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the SVG to FILE (atomically) instead of standard output.",
+)
+@_run_options
+def badge(domain: str, output: Path | None, **opts: Any) -> None:
+    """Check DOMAIN and print an SVG badge with its grade."""
+    from mxtls.cli.output import write_atomic
+    from mxtls.render.badge import render_badge
+
+    check_writable(output)
+    report = _check(domain, opts, deep=False, host_mode=False)
+    svg = render_badge(report)
+    if output is None or str(output) == "-":
+        click.echo(svg, nl=False)
+    else:
+        try:
+            write_atomic(output, svg)
+        except OSError as exc:
+            fail(f"cannot write --output {output}: {exc.strerror or exc}")
+    sys.exit(EXIT_INTERNAL if report.internal_errors else EXIT_OK)
 
 
 @cli.command()

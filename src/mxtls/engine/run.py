@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
+from mxtls.checks.grade import grade_report
 from mxtls.checks.judge import RunObservations, judge, key_type_variant
 from mxtls.config import CheckConfig
 from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
@@ -249,7 +250,7 @@ class _Run:
             verdict = DeliveryVerdict()  # sender verdicts are about a domain's MX set
         finished = time.perf_counter()
 
-        return Report(
+        report = Report(
             kind=kind,
             domain=name,
             input=raw,
@@ -296,6 +297,7 @@ class _Run:
             },
             internal_errors=internal_errors,
         )
+        return report.model_copy(update={"grade": grade_report(report)})
 
 
 def _key_type_dane(

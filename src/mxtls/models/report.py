@@ -11,6 +11,7 @@ from mxtls.models.dane import DaneObservation
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
+from mxtls.models.grade import Grade
 from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
@@ -74,6 +75,7 @@ class Report(_Model):
     findings: list[Finding]
     summary: Summary
     verdict: DeliveryVerdict
+    grade: Grade | None = None
     mx: DnsAnswer
     null_mx: bool
     hosts: list[HostReport]

@@ -1,0 +1,146 @@
+"""SARIF 2.1.0 for code-scanning dashboards: rules are finding codes, results are findings.
+
+One run of the tool ``mxtls``; each rule is a finding code with its
+one-line definition and help text (what to do), each result a finding.
+Findings concern mail domains, not files: a result's physical location is
+the domain's name as a relative URI (dashboards that accept only
+repository paths take it), its logical location the finding's target, and
+``partialFingerprints`` identify a (domain, code, target) across runs, so a
+dashboard tracks one problem as one alert.  Each report's grade, with the
+rules that capped it, is in ``run.properties.mxtls``.
+
+``security-severity`` (a 0–10 number GitHub uses to rank security alerts)
+follows the finding's severity: error 7.5, warning 5.0, info 2.0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mxtls._version import __version__
+from mxtls.checks.codes import CODES
+from mxtls.models.findings import Finding, Severity
+from mxtls.models.report import Report
+from mxtls.render.hints import finding_help
+
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+SARIF_VERSION = "2.1.0"
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+SECURITY_SEVERITY = {Severity.ERROR: "7.5", Severity.WARNING: "5.0", Severity.INFO: "2.0"}
+FINGERPRINT = "mxtlsFinding/v1"
+
+
+def rule_name(code: str) -> str:
+    """``cert.expired`` -> ``CertExpired`` (SARIF's ``name``: an identifier for people)."""
+    return "".join(part.capitalize() for part in code.replace(".", "_").split("_"))
+
+
+def _rule(code: str, severity: Severity) -> dict[str, Any]:
+    help_ = finding_help(code)
+    info = CODES.get(code)
+    sev = info.severity if info is not None else severity
+    markdown = f"**{code}** ({sev.value}): {help_.summary}."
+    if help_.hint:
+        markdown += f"\n\n**What to do:** {help_.hint}"
+    return {
+        "id": code,
+        "name": rule_name(code),
+        "shortDescription": {"text": help_.summary},
+        "fullDescription": {"text": help_.text},
+        "help": {"text": help_.text, "markdown": markdown},
+        "defaultConfiguration": {"level": LEVEL[sev]},
+        "properties": {
+            "tags": ["security", "mail", "tls", *([help_.section] if help_.section else [])],
+            "security-severity": SECURITY_SEVERITY[sev],
+        },
+    }
+
+
+def _fingerprint(domain: str, f: Finding) -> str:
+    return hashlib.sha256(f"{domain}\n{f.code}\n{f.target}".encode()).hexdigest()
+
+
+def _result(report: Report, f: Finding, index: int) -> dict[str, Any]:
+    return {
+        "ruleId": f.code,
+        "ruleIndex": index,
+        "level": LEVEL[f.severity],
+        "kind": "fail",
+        "message": {"text": f.message},
+        "locations": [
+            {
+                "physicalLocation": {"artifactLocation": {"uri": report.domain}},
+                "logicalLocations": [
+                    {
+                        "name": f.target,
+                        "fullyQualifiedName": f"{report.domain}/{f.target}",
+                        "kind": "resource",
+                    }
+                ],
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT: _fingerprint(report.domain, f)},
+        "properties": {"domain": report.domain, "target": f.target, "severity": f.severity.value},
+    }
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    grade = report.grade
+    return {
+        "domain": report.domain,
+        "checkedAt": report.checked_at.isoformat().replace("+00:00", "Z"),
+        "grade": grade.letter if grade else None,
+        "gradeMethod": grade.method if grade else None,
+        "cappedBy": [r.model_dump() for r in grade.capped_by] if grade else [],
+        "raisedBy": [r.model_dump() for r in grade.raised_by] if grade else [],
+    }
+
+
+def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
+    """The SARIF log (a dict ready for ``json.dumps``) of one or more reports."""
+    severities: dict[str, Severity] = {}
+    for report in reports:
+        for f in report.findings:
+            severities.setdefault(f.code, f.severity)
+    codes = sorted(severities)
+    index = {code: i for i, code in enumerate(codes)}
+    results = [_result(r, f, index[f.code]) for r in reports for f in r.findings]
+    invocations = [
+        {
+            "executionSuccessful": not any(r.internal_errors for r in reports),
+            "toolExecutionNotifications": [
+                {"level": "error", "message": {"text": line.splitlines()[0]}}
+                for r in reports
+                for line in r.internal_errors
+                if line
+            ],
+        }
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "mxtls",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_rule(code, severities[code]) for code in codes],
+            }
+        },
+        "automationDetails": {
+            "id": f"mxtls/{reports[0].domain}/" if len(reports) == 1 else "mxtls/"
+        },
+        "invocations": invocations,
+        "results": results,
+        "properties": {"mxtls": {"schema": "mxtls/1", "reports": [_summary(r) for r in reports]}},
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def render_sarif(reports: Report | Sequence[Report]) -> str:
+    """SARIF 2.1.0 JSON text of one or more reports."""
+    many = [reports] if isinstance(reports, Report) else list(reports)
+    return json.dumps(sarif_log(many), indent=2, ensure_ascii=False) + "\n"
