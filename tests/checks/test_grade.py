@@ -144,7 +144,7 @@ CASES: list[tuple[str, Report, str, list[str], list[str]]] = [
     ),
     (
         "no MX reachable",
-        report("smtp.connect_failed", senders=[UNREACHABLE]),
+        report("delivery.no_reachable_mx", "smtp.connect_failed", senders=[UNREACHABLE]),
         "F",
         ["no_reachable_mx", "any_error"],
         [],

@@ -56,9 +56,6 @@ FACTS: dict[str, Callable[[Report], bool]] = {
     "the domain's MX lookup failed (SERVFAIL, timeout, refused)": lambda r: (
         r.kind == "domain" and r.mx.status in ("SERVFAIL", "REFUSED", "TIMEOUT", "ERROR")
     ),
-    "the delivery verdict says no MX host answered on port 25": lambda r: any(
-        s.sender == "opportunistic" and s.outcome == "unreachable" for s in r.verdict.senders
-    ),
     "the delivery verdict shows every MX host authenticated by DANE or by an MTA-STS policy "
     "in enforce mode": _every_mx_authenticated,
 }

@@ -88,7 +88,7 @@ class NoSeverity:
         return f"no finding of severity `{self.severity.value}` or worse"
 
 
-FactName = Literal["mx_lookup_failed", "no_mx_reachable", "every_mx_authenticated"]
+FactName = Literal["mx_lookup_failed", "every_mx_authenticated"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +137,8 @@ RULES: tuple[GradeRule, ...] = (
         "no_reachable_mx",
         "cap",
         "F",
-        (Fact("no_mx_reachable"),),
-        "No MX host answers on port 25: nobody can deliver mail to the domain.",
+        (AnyCode(frozenset({"delivery.no_reachable_mx"})),),
+        "No MX host takes a mail session on port 25: nobody can deliver mail to the domain.",
     ),
     GradeRule(
         "plaintext_mx",
@@ -201,13 +201,6 @@ def _mx_lookup_failed(report: Report) -> list[str]:
     return []
 
 
-def _no_mx_reachable(report: Report) -> list[str]:
-    for sender in report.verdict.senders:
-        if sender.sender == "opportunistic" and sender.outcome == "unreachable":
-            return [sender.summary]
-    return []
-
-
 def _every_mx_authenticated(report: Report) -> list[str]:
     """Per MX host, the strict sender kind that authenticates it (all, or nothing)."""
     by_host: dict[str, list[str]] = {}
@@ -229,10 +222,6 @@ FACTS: dict[FactName, tuple[str, Callable[[Report], list[str]]]] = {
     "mx_lookup_failed": (
         "the domain's MX lookup failed (SERVFAIL, timeout, refused)",
         _mx_lookup_failed,
-    ),
-    "no_mx_reachable": (
-        "the delivery verdict says no MX host answered on port 25",
-        _no_mx_reachable,
     ),
     "every_mx_authenticated": (
         "the delivery verdict shows every MX host authenticated by DANE "
