@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 DEFAULT_PORTS = (25, 465, 587)
-IMPLICIT_TLS_PORTS = frozenset({465})  # RFC 8314 §3.3: submissions is TLS from the first byte
+IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})  # RFC 8314 §3.3: submissions, imaps, pop3s
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,5 +111,5 @@ class CheckConfig:
 
     @staticmethod
     def tls_mode(port: int) -> str:
-        """``implicit`` for 465, ``starttls`` otherwise."""
+        """``implicit`` for 465, 993 and 995, ``starttls`` otherwise."""
         return "implicit" if port in IMPLICIT_TLS_PORTS else "starttls"

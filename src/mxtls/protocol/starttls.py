@@ -26,8 +26,9 @@ sans-I/O codec and reads the codec's responses.
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from mxtls.protocol import imap, pop3
 from mxtls.protocol.events import ConnectionClosed, NeedData
 from mxtls.protocol.smtp import (
     Command,
@@ -41,7 +42,21 @@ from mxtls.protocol.smtp import (
     says_slow_down,
 )
 
-__all__ = ["DIALECTS", "SMTP", "Codec", "Dialect", "SmtpDialect", "looks_throttled"]
+__all__ = [
+    "DIALECTS",
+    "IMAP",
+    "POP3",
+    "SMTP",
+    "Codec",
+    "Dialect",
+    "ImapDialect",
+    "MailProtocol",
+    "Pop3Dialect",
+    "SmtpDialect",
+    "looks_throttled",
+]
+
+MailProtocol = Literal["smtp", "imap", "pop3"]
 
 R = TypeVar("R")  # a complete response of the protocol (SMTP: Reply)
 C = TypeVar("C")  # a command of the protocol
@@ -245,6 +260,131 @@ class SmtpDialect(Dialect[Reply, Command]):
         return f"{response.code} {response.text}"
 
 
-SMTP = SmtpDialect()
+# RFC 2449 §8 response codes that mean "not now" rather than "no".
+_POP3_TEMPORARY = ("[SYS/TEMP]", "[LOGIN-DELAY]", "[IN-USE]")
 
-DIALECTS: dict[str, Dialect[Reply, Command]] = {"smtp": SMTP}
+
+class ImapDialect(Dialect[imap.ImapResponse, imap.Command]):
+    """IMAP4 (RFC 9051) with STARTTLS (RFC 2595 §3.1)."""
+
+    name = "imap"
+    greeting_name = "greeting"
+    greeting_step = "greeting"
+    hello_step = "capability"
+    starttls_name = "STARTTLS"
+    go_ahead = "OK"
+
+    def codec(self, max_line_bytes: int, max_response_lines: int) -> imap.ImapClient:
+        return imap.ImapClient(max(max_line_bytes, 16), max_response_lines)
+
+    def greeting_ok(self, response: imap.ImapResponse) -> bool:
+        return response.status in ("OK", "PREAUTH")
+
+    def hello(self, client_name: str) -> imap.Command:
+        return imap.Capability()
+
+    def hello_ok(self, response: imap.ImapResponse) -> bool:
+        return response.status == "OK"
+
+    def hello_label(self, fallback: bool) -> str:
+        return "CAPABILITY"
+
+    def capabilities(self, response: imap.ImapResponse) -> dict[str, list[str]]:
+        return imap.parse_capabilities(response)
+
+    def starttls(self) -> imap.Command:
+        return imap.StartTls()
+
+    def starttls_ok(self, response: imap.ImapResponse) -> bool:
+        return response.status == "OK"
+
+    def goodbye(self) -> imap.Command:
+        return imap.Logout()
+
+    def throttled(self, response: imap.ImapResponse) -> bool:
+        if response.ok:
+            return False
+        return response.code in ("UNAVAILABLE", "LIMIT") or says_slow_down(
+            " ".join((*response.untagged, response.text))
+        )
+
+    def closing(self, response: imap.ImapResponse) -> bool:
+        # A BYE greeting, or an untagged BYE before the completion (RFC 9051 §7.1.5)
+        return response.status == "BYE" or any(
+            line[:4].upper() == "BYE " for line in response.untagged
+        )
+
+    def command_name(self, cmd: imap.Command) -> str:
+        return type(cmd).__name__.upper()
+
+    def transcript(self, response: imap.ImapResponse) -> list[str]:
+        return [f"* {line}" for line in response.untagged] + [
+            f"{response.tag or '*'} {self.summary(response)}"
+        ]
+
+    def summary(self, response: imap.ImapResponse) -> str:
+        code = f"[{response.code}] " if response.code is not None else ""
+        return f"{response.status} {code}{response.text}".rstrip()
+
+
+class Pop3Dialect(Dialect[pop3.Pop3Response, pop3.Command]):
+    """POP3 (RFC 1939) with CAPA (RFC 2449) and STLS (RFC 2595 §4)."""
+
+    name = "pop3"
+    greeting_name = "greeting"
+    greeting_step = "greeting"
+    hello_step = "capa"
+    starttls_name = "STLS"
+    go_ahead = "+OK"
+
+    def codec(self, max_line_bytes: int, max_response_lines: int) -> pop3.Pop3Client:
+        return pop3.Pop3Client(max_line_bytes, max_response_lines)
+
+    def greeting_ok(self, response: pop3.Pop3Response) -> bool:
+        return response.ok
+
+    def hello(self, client_name: str) -> pop3.Command:
+        return pop3.Capa()
+
+    def hello_ok(self, response: pop3.Pop3Response) -> bool:
+        return response.ok
+
+    def hello_label(self, fallback: bool) -> str:
+        return "CAPA"
+
+    def capabilities(self, response: pop3.Pop3Response) -> dict[str, list[str]]:
+        return pop3.parse_capa(response)
+
+    def starttls(self) -> pop3.Command:
+        return pop3.Stls()
+
+    def starttls_ok(self, response: pop3.Pop3Response) -> bool:
+        return response.ok
+
+    def goodbye(self) -> pop3.Command:
+        return pop3.Quit()
+
+    def throttled(self, response: pop3.Pop3Response) -> bool:
+        if response.ok:
+            return False
+        return response.text.upper().startswith(_POP3_TEMPORARY) or says_slow_down(response.text)
+
+    def closing(self, response: pop3.Pop3Response) -> bool:
+        return False  # POP3 has no goodbye response; QUIT is always allowed
+
+    def command_name(self, cmd: pop3.Command) -> str:
+        return {pop3.Capa: "CAPA", pop3.Stls: "STLS", pop3.Quit: "QUIT"}[type(cmd)]
+
+    def transcript(self, response: pop3.Pop3Response) -> list[str]:
+        body = [*response.lines, "."] if response.lines else []
+        return [self.summary(response), *body]
+
+    def summary(self, response: pop3.Pop3Response) -> str:
+        return f"{'+OK' if response.ok else '-ERR'} {response.text}".rstrip()
+
+
+SMTP = SmtpDialect()
+IMAP = ImapDialect()
+POP3 = Pop3Dialect()
+
+DIALECTS: dict[MailProtocol, Dialect[Any, Any]] = {"smtp": SMTP, "imap": IMAP, "pop3": POP3}

@@ -1,6 +1,15 @@
 """Real peers for tests and benchmarks: private instances of Debian's daemons."""
 
+from mxtls.testing.dovecot import DovecotError, DovecotInstance
 from mxtls.testing.postfix import PostfixError, PostfixInstance, PostfixPeer
 from mxtls.testing.unbound import UnboundError, UnboundInstance
 
-__all__ = ["PostfixError", "PostfixInstance", "PostfixPeer", "UnboundError", "UnboundInstance"]
+__all__ = [
+    "DovecotError",
+    "DovecotInstance",
+    "PostfixError",
+    "PostfixInstance",
+    "PostfixPeer",
+    "UnboundError",
+    "UnboundInstance",
+]

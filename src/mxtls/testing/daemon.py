@@ -12,8 +12,10 @@ configuration in it, loopback addresses only and ports picked free.
   subclass's readiness probe (``_ready``) until it answers, the process exits
   or ``start_timeout`` passes.  A start that lost a race for a port picked
   free is retried (``_should_retry``), at most ``START_ATTEMPTS`` times.
-* ``stop()``: SIGTERM, a bounded wait, SIGKILL; the subclass reaps what the
-  daemon spawned (``_after_stop``); a temporary directory is removed.
+* ``stop()``: SIGTERM, a bounded wait, SIGKILL; when the daemon leads a
+  process group (``leads_group``: Postfix's master calls setsid(), Dovecot is
+  spawned in a session of its own), no process of that group may survive;
+  a temporary directory is removed.
   Idempotent, and registered with ``atexit`` while the daemon runs.
 * ``available()``: whether it can run here, ``(True, "")`` or
   ``(False, reason)``, so a test skips with a printed reason.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -78,6 +81,42 @@ def free_udp_tcp_port(ip: str) -> int:
     raise DaemonError(f"no port free for UDP and TCP on {ip}")
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group ``pgid``, from /proc."""
+    members: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ')'.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def reap_process_group(pgid: int, error: type[DaemonError] = DaemonError) -> None:
+    """Wait until no process of group ``pgid`` is left; SIGKILL the group after a while.
+
+    Raises:
+        DaemonError: (``error``) processes survived SIGKILL.
+    """
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    killed = False
+    while group_members(pgid):
+        if time.monotonic() >= deadline:
+            if killed:
+                raise error(f"processes of group {pgid} survived SIGKILL")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            killed = True
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+        time.sleep(POLL_INTERVAL_S)
+
+
 class PrivateDaemon:
     """A private daemon on loopback, as our child (see the module's theory of operation).
 
@@ -96,6 +135,8 @@ class PrivateDaemon:
     output_log: ClassVar[str] = "output.log"  # the file that receives stdout and stderr
     log_files: ClassVar[tuple[str, ...]] = ("output.log",)  # what log_tail() shows
     exit_hint: ClassVar[str] = ""  # appended when the daemon exits before answering
+    spawn_session: ClassVar[bool] = False  # start it in a new session (it then leads a group)
+    leads_group: ClassVar[bool] = False  # its children share its process group: reap them
 
     def __init__(self, *, ip: str, workdir: Path | None, start_timeout: float) -> None:
         self.ip = ip
@@ -141,7 +182,10 @@ class PrivateDaemon:
         return False
 
     def _after_stop(self, pid: int) -> None:
-        """Reap what the daemon spawned once it has exited (Postfix's process group)."""
+        """Reap what the daemon spawned once it has exited (its process group)."""
+        # Linux does not reuse a pid while a process group of that id exists.
+        if (self.leads_group or self.spawn_session) and pid != os.getpgrp():
+            reap_process_group(pid, self.error)
 
     # -- state ---------------------------------------------------------------------
 
@@ -251,6 +295,7 @@ class PrivateDaemon:
                 stderr=subprocess.STDOUT,
                 cwd=self._workdir,
                 close_fds=True,
+                start_new_session=self.spawn_session,
             )
         atexit.register(self.stop)
         self._wait_ready()

@@ -45,7 +45,6 @@ import os
 import pwd
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import tempfile
@@ -56,8 +55,6 @@ from pathlib import Path
 
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.testing.daemon import (
-    POLL_INTERVAL_S,
-    STOP_TIMEOUT_S,
     DaemonError,
     PrivateDaemon,
     find_binary,
@@ -211,23 +208,6 @@ def _check_param(name: str, value: str) -> None:
         raise ValueError(f"Postfix parameter {name}: value must be one line without braces")
 
 
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of process group ``pgid``, from /proc."""
-    members: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # comm may contain spaces and parentheses: split after the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
-
-
 class PostfixInstance(PrivateDaemon):
     """A private Postfix (master + smtpd) on a loopback address, for tests.
 
@@ -261,6 +241,8 @@ class PostfixInstance(PrivateDaemon):
     output_log = "maillog"
     log_files = ("maillog",)
     exit_hint = " (start-up errors before maillog_file is read go to syslog only)"
+    # The master calls setsid() itself: its daemons share its process group.
+    leads_group = True
 
     def __init__(
         self,
@@ -356,13 +338,6 @@ class PostfixInstance(PrivateDaemon):
     def _should_retry(self, exc: DaemonError) -> bool:
         picked = any(p == 0 for p in self._wanted_ports.values())
         return picked and isinstance(exc, _PortInUse)
-
-    def _after_stop(self, pid: int) -> None:
-        # The master called setsid(), so its daemons are in the group named by
-        # its pid (if it died before that, it had no children).  Linux does not
-        # reuse a pid while a group of that id exists.
-        if pid != os.getpgrp():
-            self._reap_group(pid)
 
     def stop(self) -> None:
         """Stop the master and every daemon of its group; remove a temporary workdir.
@@ -488,20 +463,6 @@ class PostfixInstance(PrivateDaemon):
             except OSError as exc:
                 last_error = f"{self.ip}:{port}: {exc}"
         return last_error
-
-    @staticmethod
-    def _reap_group(pgid: int) -> None:
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        killed = False
-        while _group_members(pgid):
-            if time.monotonic() >= deadline:
-                if killed:
-                    raise PostfixError(f"Postfix processes of group {pgid} survived SIGKILL")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGKILL)
-                killed = True
-                deadline = time.monotonic() + STOP_TIMEOUT_S
-            time.sleep(POLL_INTERVAL_S)
 
 
 def _read_banner(ip: str, port: int) -> str:
