@@ -20,7 +20,13 @@ from mxtls.checks._common import aware, join_names, quote, target_of
 from mxtls.checks.chain import ChainAnalysis, ChainVerdict, analyze_chain, is_self_signed
 from mxtls.checks.codes import make_finding
 from mxtls.models.findings import Finding
-from mxtls.models.observations import CertificateInfo, Discovery, EndpointObservation
+from mxtls.models.observations import (
+    CertificateInfo,
+    Discovery,
+    EndpointObservation,
+    UnparsableCertificate,
+)
+from mxtls.trust.certinfo import UnparsableCertificateError, load_certificate
 from mxtls.trust.names import hostname_matches
 from mxtls.trust.store import TrustStore
 
@@ -75,7 +81,10 @@ def check_certificate(
         ``cert.self_signed`` / ``cert.untrusted`` / ``cert.chain_incomplete`` —
         RFC 8461 §4.2: the certificate must chain to a root CA trusted by the
         sending MTA; the failure is classified by
-        :func:`mxtls.checks.chain.analyze_chain`.
+        :func:`mxtls.checks.chain.analyze_chain`.  A chain with an unparsable
+        certificate is ``cert.untrusted`` too: strict X.509 parsers (Go's,
+        cryptography's) refuse the whole Certificate message, and nothing
+        about an unparsable leaf can be validated.
         ``cert.chain_order`` — RFC 8446 §4.4.2: "The sender's certificate MUST
         come in the first CertificateEntry in the list.  Each following
         certificate SHOULD directly certify the one immediately preceding it".
@@ -86,13 +95,15 @@ def check_certificate(
         (senders that send no SNI, Postfix by default among them, get that one).
     """
     handshake = obs.handshake
-    if handshake is None or not handshake.chain:
+    if handshake is None:
         return []
-    now = aware(now)
     target = target_of(obs)
+    findings = _unparsable_findings(target, handshake.unparsable)
+    if not handshake.chain:
+        return findings
+    now = aware(now)
     infos = handshake.chain
     leaf = infos[0]
-    findings: list[Finding] = []
 
     if not _is_ip(obs.host):
         names = presented_names(leaf)
@@ -108,8 +119,8 @@ def check_certificate(
             )
 
     try:
-        certs = [x509.load_der_x509_certificate(info.der) for info in infos]
-    except ValueError as exc:
+        certs = [load_certificate(info.der) for info in infos]
+    except UnparsableCertificateError as exc:
         # The probe parsed these bytes already; a failure here means the
         # observation was built elsewhere.  Judge what the facts allow.
         findings.append(
@@ -157,6 +168,22 @@ def check_certificate(
                 )
             )
     return findings
+
+
+def _unparsable_findings(target: str, unparsable: Sequence[UnparsableCertificate]) -> list[Finding]:
+    if not unparsable:
+        return []
+    first = unparsable[0]
+    which = "the leaf certificate" if first.index == 0 else f"certificate #{first.index}"
+    more = f" (and {len(unparsable) - 1} more)" if len(unparsable) > 1 else ""
+    return [
+        make_finding(
+            "cert.untrusted",
+            target,
+            f"{target}: {which}{more} of the chain: {quote(first.reason, 160)}; "
+            "strict TLS clients refuse such a chain",
+        )
+    ]
 
 
 def _trust_findings(

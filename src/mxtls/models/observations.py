@@ -147,12 +147,27 @@ class CertificateInfo(_Model):
     self_issued: bool = False
 
 
+class UnparsableCertificate(_Model):
+    """A certificate the server sent that cannot be read (the bytes are kept).
+
+    ``index`` is its position in the list as sent (0 = the leaf); ``reason``
+    reads ``"unparsable certificate: InvalidVersion: 12 is not a valid X509
+    version"``.
+    """
+
+    index: int
+    der: bytes
+    sha256_fingerprint: str
+    reason: str
+
+
 class TlsHandshake(_Model):
     """A completed TLS handshake: what was negotiated and the chain as sent.
 
     ``sni`` is the name sent in the ClientHello (None when SNI was withheld).
     ``chain`` is the server's certificate list in the order it was sent,
-    leaf first.
+    leaf first, without the certificates in ``unparsable``; when the leaf
+    itself is unparsable, ``chain`` is empty.
     """
 
     sni: str | None
@@ -162,7 +177,17 @@ class TlsHandshake(_Model):
     group: str | None = None
     alpn: str | None = None
     chain: list[CertificateInfo] = Field(default_factory=list)
+    unparsable: list[UnparsableCertificate] = Field(default_factory=list)
     elapsed_ms: float = 0.0
+
+    def certificates_sent(self) -> list[bytes]:
+        """The DER of every certificate kept, in the order sent (for DANE matching)."""
+        if not self.chain:
+            return [u.der for u in self.unparsable]
+        bad = {u.index: u.der for u in self.unparsable}
+        described = iter(c.der for c in self.chain)
+        total = len(self.chain) + len(self.unparsable)
+        return [bad[i] if i in bad else next(described) for i in range(total)]
 
 
 TlsMode = Literal["starttls", "implicit"]

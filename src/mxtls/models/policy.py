@@ -33,6 +33,7 @@ PolicyFetchErrorKind = Literal[
     "redirect",  # the response was a 3xx (RFC 8461 §3.3: redirects are not followed)
     "size",  # the body exceeds the 64 KiB senders accept
     "media_type",  # Content-Type is not text/plain
+    "encoding",  # Content-Encoding other than identity (refused unread: no decompression)
 ]
 
 

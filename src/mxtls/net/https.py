@@ -21,6 +21,14 @@ counts (RFC 8461 §3.3), the media type must be ``text/plain`` (§3.2), and
 the body is read up to 64 KiB + 1 byte (§3.3's suggested maximum), so a
 policy one byte too large is recognised without reading more.
 
+The body is read raw (``aiter_raw``): httpx would otherwise decode any
+``Content-Encoding`` the server chose, whatever ``Accept-Encoding`` said, and
+decompress a whole chunk before the size bound sees it (a 1 KB gzip bomb
+inflated the process to 880 MiB, issue 8).  We ask for ``identity`` and refuse
+anything else unread.  A body cut into tiny pieces costs CPU per piece while
+the loop may not get control back, so the pieces are counted
+(:data:`POLICY_MAX_BODY_PIECES`) and the loop is given a turn every few of them.
+
 Every failure becomes a :class:`~mxtls.models.policy.PolicyFetchError`; httpx,
 ``ssl`` and ``OSError`` exceptions are mapped in :func:`classify_fetch_error`
 and nowhere else.  The whole fetch runs under ``timeouts.https`` (and so
@@ -86,6 +94,9 @@ MTA_STS_TXT_LABEL = "_mta-sts"  # RFC 8461 §3.1
 TLSRPT_TXT_LABEL = "_smtp._tls"  # RFC 8460 §3
 USER_AGENT = f"mxtls/{__version__} (MTA-STS policy check)"
 MAX_DETAIL_CHARS = 200  # peer-controlled text kept in an error detail
+POLICY_MAX_BODY_PIECES = 4096  # reads or chunks per body: 16 bytes each on average at 64 KiB
+YIELD_EVERY_PIECES = 64  # give the event loop a turn (and a timeout its chance) this often
+IDENTITY = "identity"  # RFC 9110 §12.5.3: the only content coding we accept
 _CAUSE_DEPTH = 8  # exception __cause__/__context__ links followed when mapping errors
 
 
@@ -229,6 +240,12 @@ def _media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _content_codings(values: list[str]) -> list[str]:
+    """The content codings applied to the body (RFC 9110 §8.4), ``identity`` left out."""
+    codings = [c.strip().lower() for value in values for c in value.split(",")]
+    return [_short(c) for c in codings if c and c != IDENTITY][:8]
+
+
 def _url_host(ip: str) -> str:
     return f"[{ip}]" if ipaddress.ip_address(ip).version == 6 else ip
 
@@ -276,6 +293,16 @@ async def _get(client: httpx.AsyncClient, host: str, port: int, exchange: _Excha
             exchange.error = PolicyFetchError(
                 kind="media_type", detail=f"Content-Type is {shown}, not {POLICY_MEDIA_TYPE}"
             )
+        encodings = _content_codings(response.headers.get_list("content-encoding"))
+        if encodings:
+            exchange.error = PolicyFetchError(
+                kind="encoding",
+                detail=_short(
+                    f"Content-Encoding {', '.join(encodings)} refused: senders fetch the policy "
+                    "as plain text (Accept-Encoding: identity)"
+                ),
+            )
+            return
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MTA_STS_POLICY_MAX_BYTES:
             exchange.error = PolicyFetchError(
@@ -283,7 +310,8 @@ async def _get(client: httpx.AsyncClient, host: str, port: int, exchange: _Excha
                 detail=f"Content-Length {int(declared)} exceeds {MTA_STS_POLICY_MAX_BYTES} bytes",
             )
             return
-        async for chunk in response.aiter_bytes():
+        pieces = 0
+        async for chunk in response.aiter_raw():
             exchange.body += chunk
             if len(exchange.body) >= POLICY_READ_LIMIT_BYTES:
                 del exchange.body[POLICY_READ_LIMIT_BYTES:]
@@ -291,6 +319,18 @@ async def _get(client: httpx.AsyncClient, host: str, port: int, exchange: _Excha
                     kind="size", detail=f"body exceeds {MTA_STS_POLICY_MAX_BYTES} bytes"
                 )
                 return
+            pieces += 1
+            if pieces >= POLICY_MAX_BODY_PIECES:
+                exchange.error = PolicyFetchError(
+                    kind="protocol",
+                    detail=f"body sent in more than {POLICY_MAX_BODY_PIECES} pieces "
+                    f"({len(exchange.body)} bytes so far)",
+                )
+                return
+            if pieces % YIELD_EVERY_PIECES == 0:
+                # Pieces already buffered arrive without a network wait; let the
+                # loop run (and the fetch's deadline fire) between them.
+                await asyncio.sleep(0)
         exchange.body_complete = True
     finally:
         await response.aclose()

@@ -43,6 +43,7 @@ from mxtls.config import CheckConfig
 from mxtls.models.observations import ConnectFailure
 from mxtls.net.stream import RawStream, classify_error, connect
 from mxtls.protocol.events import ConnectionClosed, NeedData, PeerProtocolError
+from mxtls.protocol.peer_text import shown
 from mxtls.protocol.starttls import Codec, Dialect
 
 __all__ = [
@@ -359,7 +360,8 @@ class Dialogue(Generic[R, C]):
         if leftover:
             text = leftover.decode("utf-8", "replace")
             self.note(
-                "T", f"server sent {len(leftover)} plaintext bytes after {d.go_ahead}: {text!r}"
+                "T",
+                f"server sent {len(leftover)} plaintext bytes after {d.go_ahead}: {shown(text)}",
             )
         return reply
 

@@ -27,12 +27,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives.serialization import Encoding
-from OpenSSL import SSL
+from OpenSSL import SSL, crypto
 
-from mxtls.models.observations import CertificateInfo, TlsHandshake
+from mxtls.models.observations import CertificateInfo, TlsHandshake, UnparsableCertificate
 from mxtls.net.stream import RawStream
-from mxtls.trust.certinfo import describe_certificate
+from mxtls.trust.certinfo import describe_chain
 
 __all__ = [
     "CIPHER_LIST",
@@ -195,16 +194,25 @@ class HandshakeResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _chain(conn: SSL.Connection) -> tuple[list[CertificateInfo], list[str]]:
-    infos: list[CertificateInfo] = []
-    notes: list[str] = []
-    for i, cert in enumerate(conn.get_peer_cert_chain(as_cryptography=True) or []):
-        der = cert.public_bytes(Encoding.DER)
-        try:
-            infos.append(describe_certificate(der))
-        except ValueError as exc:
-            notes.append(f"certificate {i} of the chain left out, not parseable: {exc}")
-    return infos, notes
+def _chain(
+    conn: SSL.Connection,
+) -> tuple[list[CertificateInfo], list[UnparsableCertificate], list[str]]:
+    """The peer's chain as sent, described; unparsable certificates kept as facts.
+
+    The DER comes straight from OpenSSL: asking pyOpenSSL for cryptography
+    objects would parse each certificate there, outside the one place that
+    knows how to fail (:func:`mxtls.trust.certinfo.describe_chain`).
+    """
+    ders = [
+        crypto.dump_certificate(crypto.FILETYPE_ASN1, cert)
+        for cert in conn.get_peer_cert_chain() or []
+    ]
+    infos, unparsable = describe_chain(ders)
+    notes = [f"certificate #{u.index} of the chain: {u.reason}" for u in unparsable]
+    dropped = len(ders) - len(infos) - len(unparsable)
+    if dropped:
+        notes.append(f"the leaf is unparsable: {dropped} other certificate(s) not described")
+    return infos, unparsable, notes
 
 
 def _group(conn: SSL.Connection) -> str | None:
@@ -263,7 +271,7 @@ async def tls_handshake(
     except OSError as exc:
         return _failed(f"connection failed during TLS: {type(exc).__name__}: {exc}", first)
     elapsed_ms = (time.monotonic() - start) * 1000
-    chain, notes = _chain(conn)
+    chain, unparsable, notes = _chain(conn)
     version = conn.get_protocol_version_name()
     handshake = TlsHandshake(
         sni=server_name or None,
@@ -273,6 +281,7 @@ async def tls_handshake(
         group=_group(conn),
         alpn=None,
         chain=chain,
+        unparsable=unparsable,
         elapsed_ms=round(elapsed_ms, 3),
     )
     return HandshakeResult(

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mxtls.protocol.peer_text import bounded_reasons, shown
 from mxtls.protocol.txt_fields import (
     EXT_NAME,
     EXT_VALUE,
@@ -124,7 +125,7 @@ class MtaStsRecord:
                     ids.append(value)
                 else:
                     problems.append(
-                        f"id {value!r} must be 1-{MTA_STS_ID_MAX_CHARS} letters or digits "
+                        f"id {shown(value)} must be 1-{MTA_STS_ID_MAX_CHARS} letters or digits "
                         "(RFC 8461 §3.1 sts-id)"
                     )
                     ids.append(value)
@@ -138,7 +139,11 @@ class MtaStsRecord:
             hint = [n for n, _ in extensions if n.lower() == "id"]
             problems.append(
                 "required field 'id' is missing (RFC 8461 §3.1)"
-                + (f"; field names are case-sensitive and {hint[0]!r} is not 'id'" if hint else "")
+                + (
+                    f"; field names are case-sensitive and {shown(hint[0])} is not 'id'"
+                    if hint
+                    else ""
+                )
             )
         elif len(ids) > 1:
             problems.append("field 'id' appears more than once: the policy version is ambiguous")
@@ -192,7 +197,7 @@ def _domain_problem(name: str) -> str | None:
         if len(label) > DNS_LABEL_MAX_OCTETS:
             return f"has a label longer than {DNS_LABEL_MAX_OCTETS} characters"
         if not LDH_LABEL.match(label):
-            return f"has an invalid label {label!r} (letters, digits, inner hyphens)"
+            return f"has an invalid label {shown(label)} (letters, digits, inner hyphens)"
     return None
 
 
@@ -312,10 +317,10 @@ class MtaStsPolicy:
                     mx_problem = _mx_pattern_problem(value)
                     if mx_problem is not None:
                         problems.append(
-                            f"{where}: mx pattern {value!r} {mx_problem} (RFC 8461 §3.2)"
+                            f"{where}: mx pattern {shown(value)} {mx_problem} (RFC 8461 §3.2)"
                         )
                     elif value in mx:
-                        notes.append(f"{where}: mx pattern {value!r} is listed twice")
+                        notes.append(f"{where}: mx pattern {shown(value)} is listed twice")
                     else:
                         mx.append(value)
                 else:
@@ -323,18 +328,18 @@ class MtaStsPolicy:
                 continue
             if not EXT_NAME.match(name):
                 problems.append(
-                    f"{where}: field name {name!r} is not 1-32 letters, digits, '_', '-', '.' "
+                    f"{where}: field name {shown(name)} is not 1-32 letters, digits, '_', '-', '.' "
                     "starting alnum (RFC 8461 §3.2)"
                 )
                 continue
             if name.lower() in ("version", "mode", "max_age", "mx"):
                 notes.append(
-                    f"{where}: field names are case-sensitive: {name!r} is ignored as an "
+                    f"{where}: field names are case-sensitive: {shown(name)} is ignored as an "
                     f"unknown field, not read as {name.lower()!r}"
                 )
             if value == "" or value_problem is not None:
                 notes.append(
-                    f"{where}: unknown field {name!r} has an empty or invalid value "
+                    f"{where}: unknown field {shown(name)} has an empty or invalid value "
                     "(ignored by senders)"
                 )
             extensions.append((name, value))
@@ -353,11 +358,11 @@ class MtaStsPolicy:
             if not singles[name] and name in wrong_case:
                 problems.append(
                     f"required field {name!r} is missing; field names are case-sensitive and "
-                    f"{wrong_case[name]!r} is not {name!r} (RFC 8461 §3.2)"
+                    f"{shown(wrong_case[name])} is not {name!r} (RFC 8461 §3.2)"
                 )
         version = _single(singles["version"], "version", problems)
         if version is not None and version != STS_VERSION:
-            problems.append(f"version {version!r} must be {STS_VERSION!r} (case-sensitive)")
+            problems.append(f"version {shown(version)} must be {STS_VERSION!r} (case-sensitive)")
         mode_text = _single(singles["mode"], "mode", problems)
         mode: MtaStsMode | None = None
         if mode_text is not None:
@@ -365,14 +370,15 @@ class MtaStsPolicy:
                 mode = MtaStsMode(mode_text)
             except ValueError:
                 problems.append(
-                    f"mode {mode_text!r} must be one of enforce, testing, none (case-sensitive)"
+                    f"mode {shown(mode_text)} must be one of enforce, testing, none "
+                    "(case-sensitive)"
                 )
         max_age_text = _single(singles["max_age"], "max_age", problems)
         max_age: int | None = None
         if max_age_text is not None:
             max_age = _parse_max_age(max_age_text, problems)
         if not mx and mode in (MtaStsMode.ENFORCE, MtaStsMode.TESTING):
-            problems.append(f"mode {mode_text!r} needs at least one valid 'mx' line")
+            problems.append(f"mode {shown(mode_text or '')} needs at least one valid 'mx' line")
         if problems or mode is None or max_age is None:
             raise MtaStsSyntaxError(*problems)
         return cls(
@@ -380,7 +386,7 @@ class MtaStsPolicy:
             max_age=max_age,
             mx=tuple(mx),
             extensions=tuple(extensions),
-            notes=tuple(notes),
+            notes=bounded_reasons(notes),
         )
 
     def to_text(self) -> str:
@@ -407,10 +413,10 @@ def _single(seen: list[tuple[int, str]], name: str, problems: list[str]) -> str 
 
 def _parse_max_age(text: str, problems: list[str]) -> int | None:
     if not _DIGITS.match(text) or not text.isascii():
-        problems.append(f"max_age {text!r} must be plain digits (RFC 8461 §3.2)")
+        problems.append(f"max_age {shown(text)} must be plain digits (RFC 8461 §3.2)")
         return None
     if len(text) > MTA_STS_MAX_AGE_MAX_DIGITS:
-        problems.append(f"max_age {text!r} has more than {MTA_STS_MAX_AGE_MAX_DIGITS} digits")
+        problems.append(f"max_age {shown(text)} has more than {MTA_STS_MAX_AGE_MAX_DIGITS} digits")
         return None
     value = int(text)
     if value > MTA_STS_MAX_AGE_MAX_SECONDS:

@@ -30,6 +30,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from mxtls.protocol import imap, pop3
 from mxtls.protocol.events import ConnectionClosed, NeedData
+from mxtls.protocol.peer_text import MAX_SHOWN_CHARS, clip
 from mxtls.protocol.smtp import (
     Command,
     Ehlo,
@@ -186,7 +187,7 @@ class Dialect(Generic[R, C]):
         raise NotImplementedError
 
     def summary(self, response: R) -> str:
-        """The response in one line, for messages (``454 4.7.0 not now``)."""
+        """The response in one line, for messages (``454 4.7.0 not now``), bounded."""
         raise NotImplementedError
 
 
@@ -257,7 +258,7 @@ class SmtpDialect(Dialect[Reply, Command]):
         ]
 
     def summary(self, response: Reply) -> str:
-        return f"{response.code} {response.text}"
+        return f"{response.code} {clip(response.text, MAX_SHOWN_CHARS)}"
 
 
 # RFC 2449 §8 response codes that mean "not now" rather than "no".

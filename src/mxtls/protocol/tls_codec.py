@@ -21,6 +21,7 @@ MAX_RECORD_BYTES = 2**14 + 2048  # RFC 5246 §6.2.3: TLSCiphertext.length limit
 MAX_PLAINTEXT_FRAGMENT_BYTES = 2**14  # RFC 8446 §5.1: what we put in one record
 MAX_HANDSHAKE_MESSAGE_BYTES = 128 * 1024  # above OpenSSL's 100 KiB default max_cert_list
 MAX_SSL2_RECORD_BYTES = 2**15 - 1  # SSL 2.0 draft: 15-bit length in the 2-byte header
+OFFENDING_MAX_BYTES = 80  # input kept in an error, for the observation's detail
 
 # RFC 8446 §4.1.3: a HelloRetryRequest is a ServerHello with this random (SHA-256 of
 # "HelloRetryRequest"), and a TLS 1.3 server negotiating less ends its random with
@@ -60,7 +61,7 @@ class TlsWireError(Exception):
 
     def __init__(self, message: str, offending: bytes = b"") -> None:
         super().__init__(message)
-        self.offending = bytes(offending[:80])
+        self.offending = bytes(offending[:OFFENDING_MAX_BYTES])
 
 
 class Cursor:
@@ -75,7 +76,8 @@ class Cursor:
 
     def _fail(self, problem: str) -> TlsWireError:
         return TlsWireError(
-            f"{self._what}: {problem} at offset {self._pos}", self._data[self._pos :]
+            f"{self._what}: {problem} at offset {self._pos}",
+            self._data[self._pos : self._pos + OFFENDING_MAX_BYTES],
         )
 
     @property

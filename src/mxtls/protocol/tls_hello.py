@@ -117,13 +117,14 @@ class ClientHello:
         """
         cur = Cursor(data, "ClientHello record")
         record_version: int | None = None
-        message = b""
+        fragments: list[bytes] = []  # joined once: ``+=`` per record was quadratic (issue 8)
         while cur.remaining:
             if cur.uint(1) != CT_HANDSHAKE:
                 raise TlsWireError("ClientHello: not a handshake record", data[:5])
             version = cur.uint(2)
             record_version = version if record_version is None else record_version
-            message += cur.vector(2)
+            fragments.append(cur.vector(2))
+        message = b"".join(fragments)
         msg = Cursor(message, "ClientHello")
         if record_version is None or msg.uint(1) != HS_CLIENT_HELLO:
             raise TlsWireError("ClientHello: not a ClientHello message", message[:4])

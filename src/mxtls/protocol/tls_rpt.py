@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from mxtls.protocol.peer_text import shown
 from mxtls.protocol.txt_fields import (
     EXT_VALUE,
     LDH_LABEL,
@@ -101,43 +102,44 @@ def parse_rua_uri(uri: str) -> RuaUri:
     scheme, colon, rest = uri.partition(":")
     if not colon or not scheme or "@" in scheme:
         hint = f"; write 'mailto:{uri}'" if "@" in uri else ""
-        raise TlsRptSyntaxError(f"rua {uri!r} has no URI scheme (RFC 8460 §3){hint}")
+        raise TlsRptSyntaxError(f"rua {shown(uri)} has no URI scheme (RFC 8460 §3){hint}")
     lowered = scheme.lower()  # RFC 3986 §3.1: schemes are case-insensitive
     if lowered not in (RuaScheme.MAILTO, RuaScheme.HTTPS):
         raise TlsRptSyntaxError(
-            f"rua {uri!r} uses scheme {scheme!r}: only mailto: and https: are defined (RFC 8460 §3)"
+            f"rua {shown(uri)} uses scheme {shown(scheme)}: only mailto: and https: are "
+            "defined (RFC 8460 §3)"
         )
     if "!" in uri:
         raise TlsRptSyntaxError(
-            f"rua {uri!r} contains '!': RFC 8460 §3 requires it percent-encoded "
+            f"rua {shown(uri)} contains '!': RFC 8460 §3 requires it percent-encoded "
             "(TLS-RPT has no DMARC-style '!size' suffix)"
         )
     if not _URI_CHARS.match(uri):
         raise TlsRptSyntaxError(
-            f"rua {uri!r} contains characters not allowed in a URI "
+            f"rua {shown(uri)} contains characters not allowed in a URI "
             "(spaces, controls, non-ASCII or a bad %-escape; RFC 3986 §2)"
         )
     if lowered == RuaScheme.MAILTO:
         address = rest.partition("?")[0]
         local, at, domain = address.rpartition("@")
         if not at or not local or not _hostname_ok(domain):
-            raise TlsRptSyntaxError(f"rua {uri!r} is not mailto:local@domain (RFC 6068)")
+            raise TlsRptSyntaxError(f"rua {shown(uri)} is not mailto:local@domain (RFC 6068)")
         return RuaUri(uri=uri, scheme=RuaScheme.MAILTO, host=domain.lower().rstrip("."))
     if not rest.startswith("//"):
-        raise TlsRptSyntaxError(f"rua {uri!r} is not https://host/... (RFC 9110 §4.2.2)")
+        raise TlsRptSyntaxError(f"rua {shown(uri)} is not https://host/... (RFC 9110 §4.2.2)")
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise TlsRptSyntaxError(f"rua {uri!r} has an invalid host or port") from None
+        raise TlsRptSyntaxError(f"rua {shown(uri)} has an invalid host or port") from None
     host = parts.hostname or ""
     if not host:
-        raise TlsRptSyntaxError(f"rua {uri!r} has no host (RFC 9110 §4.2.2)")
+        raise TlsRptSyntaxError(f"rua {shown(uri)} has no host (RFC 9110 §4.2.2)")
     if not _hostname_ok(host):
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            raise TlsRptSyntaxError(f"rua {uri!r} has an invalid host {host!r}") from None
+            raise TlsRptSyntaxError(f"rua {shown(uri)} has an invalid host {shown(host)}") from None
     return RuaUri(uri=uri, scheme=RuaScheme.HTTPS, host=host.rstrip("."))
 
 
@@ -192,7 +194,11 @@ class TlsRptRecord:
             hint = [n for n, _ in extensions if n.lower() == "rua"]
             problems.append(
                 "required field 'rua' is missing (RFC 8460 §3)"
-                + (f"; field names are case-sensitive and {hint[0]!r} is not 'rua'" if hint else "")
+                + (
+                    f"; field names are case-sensitive and {shown(hint[0])} is not 'rua'"
+                    if hint
+                    else ""
+                )
             )
         elif len(ruas) > 1:
             problems.append("field 'rua' appears more than once: list all URIs in one rua=")

@@ -48,6 +48,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from cryptography.x509.oid import NameOID
 
+from mxtls.protocol.peer_text import clip, shown
+from mxtls.trust.certinfo import (
+    CERTIFICATE_ERRORS,
+    UnparsableCertificateError,
+    load_certificate,
+)
 from mxtls.trust.names import hostname_matches
 
 if TYPE_CHECKING:
@@ -94,8 +100,8 @@ class TlsaSyntaxError(ValueError):
     """
 
     def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+        self.reason = clip(reason)
+        super().__init__(self.reason)
 
 
 def _label(enum: type[IntEnum], value: int) -> str:
@@ -139,7 +145,7 @@ class TlsaRecord:
         numbers: list[int] = []
         for name, token in zip(("usage", "selector", "matching type"), tokens[:3], strict=True):
             if not (token.isascii() and token.isdigit()) or len(token) > 3:
-                raise TlsaSyntaxError(f"{name} {token!r} is not a decimal number 0-255")
+                raise TlsaSyntaxError(f"{name} {shown(token)} is not a decimal number 0-255")
             value = int(token)
             if value > TLSA_FIELD_MAX:
                 raise TlsaSyntaxError(f"{name} {value} is above 255 (one octet)")
@@ -209,10 +215,10 @@ def usable_for_smtp(rec: TlsaRecord) -> tuple[bool, str]:
     if rec.mtype == TlsaMatchingType.FULL:
         try:
             if rec.selector == TlsaSelector.CERT:
-                x509.load_der_x509_certificate(rec.data)
+                load_certificate(rec.data)
             else:
                 load_der_public_key(rec.data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+        except CERTIFICATE_ERRORS:
             kind = "certificate" if rec.selector == TlsaSelector.CERT else "SubjectPublicKeyInfo"
             return False, f"{what}: data is not a DER {kind} this checker can read"
     return True, f"{what}: usable"
@@ -394,8 +400,8 @@ class DaneMatch:
 
 def _load(der: bytes) -> x509.Certificate | None:
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError:
+        return load_certificate(der)
+    except UnparsableCertificateError:
         return None
 
 

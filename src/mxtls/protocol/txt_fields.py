@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from mxtls.protocol.peer_text import bounded_reasons, shown
+
 WSP = " \t"  # RFC 5234 WSP = SP / HTAB
 # ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")  (both RFCs)
 EXT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}\Z")
@@ -27,12 +29,13 @@ class RecordSyntaxError(ValueError):
     """A policy record does not follow its RFC.
 
     Attributes:
-        reasons: every problem found, each naming the rule it breaks.
+        reasons: every problem found, each naming the rule it breaks (at most
+            ``MAX_REASONS``, each clipped: the peer chose the record's length).
         reason: the reasons joined with ``"; "`` (also the ``str()`` of the error).
     """
 
     def __init__(self, reason: str, *more: str) -> None:
-        self.reasons: tuple[str, ...] = (reason, *more)
+        self.reasons: tuple[str, ...] = bounded_reasons((reason, *more))
         self.reason = "; ".join(self.reasons)
         super().__init__(self.reason)
 
@@ -99,13 +102,16 @@ def split_name_value(field: str, value_rule: re.Pattern[str]) -> tuple[str, str]
     """``name=value`` of one TXT field, or a reason naming the broken rule."""
     name, eq, value = field.partition("=")
     if not eq:
-        return f"field {field!r} has no '='"
+        return f"field {shown(field)} has no '='"
     if name != name.strip(WSP) or value != value.strip(WSP):
-        return f"field {field!r}: no whitespace is allowed around '='"
+        return f"field {shown(field)}: no whitespace is allowed around '='"
     if not EXT_NAME.match(name):
-        return f"field name {name!r} is not 1-32 letters, digits, '_', '-', '.' starting alnum"
+        return f"field name {shown(name)} is not 1-32 letters, digits, '_', '-', '.' starting alnum"
     if not value_rule.match(value):
-        return f"field {name!r}: value {value!r} must be visible ASCII without '=', ';' or spaces"
+        return (
+            f"field {shown(name)}: value {shown(value)} must be visible ASCII "
+            "without '=', ';' or spaces"
+        )
     return name, value
 
 

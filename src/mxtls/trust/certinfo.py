@@ -1,20 +1,88 @@
-"""Describe a DER certificate as a :class:`CertificateInfo` (pure, no I/O).
+"""Certificate bytes become a description here, and nowhere else (pure, no I/O).
 
-Probes call this on every certificate the server sent so that the JSON
-carries readable facts next to the raw bytes, and checks can judge without
-re-parsing.
+Probes call :func:`describe_chain` on the certificates a server sent so that
+the JSON carries readable facts next to the raw bytes and checks can judge
+without re-parsing; checks and DANE matching that need the parsed object call
+:func:`load_certificate`.  Both go through :func:`parse_certificate`.
+
+A certificate is the peer's bytes: cryptography raises many exception
+classes on them, and not only while loading (``DuplicateExtension`` and
+``UnsupportedAlgorithm`` come when the extensions or the key are first
+read; ``InvalidVersion`` for X.509 version 12).  :func:`parse_certificate`
+reads every part any mxtls code reads later and turns every one of those
+exceptions into :class:`UnparsableCertificateError`, whose reason is the
+fact the probes record ("unparsable certificate: ...") and the checks judge.
+An object it returns is therefore safe to use anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
+from cryptography import exceptions as crypto_exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from mxtls.models.observations import CertificateInfo
+from mxtls.models.observations import CertificateInfo, UnparsableCertificate
+from mxtls.protocol.peer_text import clip
+
+__all__ = [
+    "CERTIFICATE_ERRORS",
+    "UnparsableCertificateError",
+    "common_name",
+    "describe_certificate",
+    "describe_chain",
+    "dns_names",
+    "is_ca",
+    "key_description",
+    "load_certificate",
+    "parse_certificate",
+    "signature_algorithm_name",
+    "spki_sha256",
+]
+
+# Everything cryptography may raise on hostile certificate bytes: its own
+# exception classes (none of which share a base class) and the built-in ones
+# its parsers use.  A test checks that no exception class of cryptography is
+# missing here.
+CERTIFICATE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    NotImplementedError,
+    crypto_exceptions.UnsupportedAlgorithm,
+    crypto_exceptions.AlreadyFinalized,
+    crypto_exceptions.AlreadyUpdated,
+    crypto_exceptions.NotYetFinalized,
+    crypto_exceptions.InvalidTag,
+    crypto_exceptions.InvalidSignature,
+    crypto_exceptions.InternalError,
+    crypto_exceptions.InvalidKey,
+    x509.AttributeNotFound,
+    x509.DuplicateExtension,
+    x509.ExtensionNotFound,
+    x509.InvalidVersion,
+    x509.UnsupportedGeneralNameType,
+)
+UNPARSABLE = "unparsable certificate"
+
+
+class UnparsableCertificateError(ValueError):
+    """Certificate bytes that cryptography cannot read in full.
+
+    Attributes:
+        reason: ``"unparsable certificate: InvalidVersion: 12 is not a valid
+            X509 version"``, bounded in length.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        detail = str(cause).splitlines()[0] if str(cause) else ""
+        text = f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
+        self.reason = clip(f"{UNPARSABLE}: {text}")
+        super().__init__(self.reason)
 
 
 def spki_sha256(cert: x509.Certificate) -> str:
@@ -74,28 +142,86 @@ def is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def parse_certificate(der: bytes) -> tuple[x509.Certificate, CertificateInfo]:
+    """Load ``der`` and describe it; every lazily parsed part is read here.
+
+    Raises:
+        UnparsableCertificateError: cryptography refused some part of it.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        key_type, key_bits = key_description(cert)
+        info = CertificateInfo(
+            der=der,
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            common_name=common_name(cert),
+            sans=dns_names(cert),
+            serial=format(cert.serial_number, "x"),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            key_type=key_type,
+            key_bits=key_bits,
+            signature_algorithm=signature_algorithm_name(cert),
+            sha256_fingerprint=hashlib.sha256(der).hexdigest(),
+            spki_sha256=spki_sha256(cert),
+            is_ca=is_ca(cert),
+            self_issued=cert.issuer == cert.subject,
+        )
+        cert.tbs_certificate_bytes  # noqa: B018 - what signature checks read
+        cert.signature  # noqa: B018
+    except CERTIFICATE_ERRORS as exc:
+        raise UnparsableCertificateError(exc) from None
+    return cert, info
+
+
 def describe_certificate(der: bytes) -> CertificateInfo:
     """Parse ``der`` into the facts the report shows.
 
     Raises:
-        ValueError: the bytes are not a parseable X.509 certificate.
+        UnparsableCertificateError: the bytes are not a certificate cryptography
+            can read in full (a ``ValueError``).
     """
-    cert = x509.load_der_x509_certificate(der)
-    key_type, key_bits = key_description(cert)
-    return CertificateInfo(
-        der=der,
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        common_name=common_name(cert),
-        sans=dns_names(cert),
-        serial=format(cert.serial_number, "x"),
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key_type=key_type,
-        key_bits=key_bits,
-        signature_algorithm=signature_algorithm_name(cert),
-        sha256_fingerprint=hashlib.sha256(der).hexdigest(),
-        spki_sha256=spki_sha256(cert),
-        is_ca=is_ca(cert),
-        self_issued=cert.issuer == cert.subject,
-    )
+    return parse_certificate(der)[1]
+
+
+def load_certificate(der: bytes) -> x509.Certificate:
+    """The parsed certificate, safe to read anywhere (see :func:`parse_certificate`).
+
+    Raises:
+        UnparsableCertificateError: the bytes are not a certificate cryptography
+            can read in full (a ``ValueError``).
+    """
+    return parse_certificate(der)[0]
+
+
+def describe_chain(
+    ders: Sequence[bytes],
+) -> tuple[list[CertificateInfo], list[UnparsableCertificate]]:
+    """The chain as sent, described; the certificates that do not parse, as facts.
+
+    The described list always starts with the leaf: when the leaf itself is
+    unparsable it is empty (no certificate can stand in for the leaf) and
+    only the unparsable certificates are recorded.
+
+    Returns:
+        ``(described, unparsable)``: the described certificates in the order
+        sent, and each unparsable one with its position and reason.
+    """
+    described: list[CertificateInfo] = []
+    unparsable: list[UnparsableCertificate] = []
+    for index, der in enumerate(ders):
+        try:
+            described.append(describe_certificate(der))
+        except UnparsableCertificateError as exc:
+            unparsable.append(
+                UnparsableCertificate(
+                    index=index,
+                    der=der,
+                    sha256_fingerprint=hashlib.sha256(der).hexdigest(),
+                    reason=exc.reason,
+                )
+            )
+    if unparsable and unparsable[0].index == 0:
+        described = []
+    return described, unparsable

@@ -43,7 +43,7 @@ from mxtls.protocol.tls_registry import (
     cipher_suite,
 )
 from mxtls.protocol.tls_wire import build_client_hello
-from mxtls.trust.certinfo import describe_certificate
+from mxtls.trust.certinfo import describe_chain as describe_certificates
 
 DEFLATE = 1  # RFC 3749 §2
 INAPPROPRIATE_FALLBACK_ALERT = 86  # RFC 7507 §2
@@ -124,13 +124,9 @@ def ocsp_status(body: bytes) -> str:
 
 
 def describe_chain(ders: Sequence[bytes], notes: list[str]) -> list[CertificateInfo]:
-    """Describe each certificate as sent; unparseable ones are noted and left out."""
-    chain = []
-    for index, der in enumerate(ders):
-        try:
-            chain.append(describe_certificate(der))
-        except ValueError as exc:
-            notes.append(f"certificate #{index} does not parse: {exc}")
+    """Describe each certificate as sent; unparsable ones are noted and left out."""
+    chain, unparsable = describe_certificates(ders)
+    notes.extend(f"certificate #{u.index}: {u.reason}" for u in unparsable)
     return chain
 
 

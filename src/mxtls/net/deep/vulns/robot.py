@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from mxtls.models.vulns import RobotObservation, RobotOracle, RobotPayload
@@ -61,6 +60,7 @@ from mxtls.protocol.tls_registry import (
     cipher_suite_name,
 )
 from mxtls.protocol.tls_wire import ClientHello, RecordReader, build_client_hello
+from mxtls.trust.certinfo import UnparsableCertificateError, load_certificate
 
 PAYLOADS: tuple[RobotPayload, ...] = (
     "valid",
@@ -250,9 +250,9 @@ def _rsa_key(flight: Flight) -> RSAPublicNumbers:
     if not flight.certificates:
         raise NotTested("no certificate in the server's flight")
     try:
-        public = x509.load_der_x509_certificate(flight.certificates[0]).public_key()
-    except ValueError as exc:
-        raise NotTested(f"leaf certificate not parseable: {exc}") from None
+        public = load_certificate(flight.certificates[0]).public_key()
+    except UnparsableCertificateError as exc:
+        raise NotTested(f"leaf certificate: {exc.reason}") from None
     if not isinstance(public, RSAPublicKey):
         raise NotTested("RSA key exchange chosen but the leaf key is not RSA")
     return public.public_numbers()
