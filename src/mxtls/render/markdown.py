@@ -95,7 +95,7 @@ def _finding(f: FindingView) -> list[str]:
     if f.hint:
         lines.append(f"  - What to do: {md(f.hint)}")
     else:
-        lines.append(f"  - Means: {md(f.summary)}")
+        lines.append(f"  - Means: {f.summary}")  # the code table's own Markdown
     return lines
 
 

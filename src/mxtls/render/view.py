@@ -314,9 +314,9 @@ def _policies(report: Report) -> list[PolicyLine]:
         lines.append(PolicyLine(f"DNSSEC {r.qname}/{r.rdtype}", f"{r.status} ({r.mode})"))
     if report.dane is not None:
         for lk in report.dane.lookups:
-            if lk.records:
-                status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "?")
-                lines.append(PolicyLine(f"TLSA {lk.qname}", f"{status}: {'; '.join(lk.records)}"))
+            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "?")
+            for record in lk.records:
+                lines.append(PolicyLine(f"TLSA {lk.qname}", f"{record} ({status})"))
     return lines
 
 
@@ -362,9 +362,10 @@ def _endpoint(ep: EndpointObservation, now: datetime) -> EndpointView:
     hs = ep.handshake
     if hs is None:
         reason = ep.handshake_error or (
-            f"stopped at {ep.stopped_at}: {ep.stop_reason}" if ep.stopped_at else "no TLS"
+            f"stopped at {ep.stopped_at}: {ep.stop_reason}" if ep.stopped_at else ""
         )
-        return EndpointView(address(ep), via, banner, f"no TLS: {reason}", "", time)
+        tls = f"no TLS: {reason}" if reason else "no TLS"
+        return EndpointView(address(ep), via, banner, tls, "", time)
     expiry = _expiry(hs.chain[0].not_after, now)[0] if hs.chain else ""
     return EndpointView(address(ep), via, banner, f"{hs.version} {hs.cipher}", expiry, time)
 
