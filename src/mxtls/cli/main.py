@@ -18,7 +18,7 @@ from rich.console import Console
 
 from mxtls._version import __version__
 from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, parse_ports
-from mxtls.cli.output import check_writable, chosen_format, emit_report, fail, output_options
+from mxtls.cli.output import check_writable, chosen_format, emit_report, output_options
 from mxtls.config import DEFAULT_PORTS, CheckConfig
 from mxtls.engine.observe import ProgressEvent
 from mxtls.engine.run import check_domain, check_host
@@ -309,19 +309,12 @@ Exit status: 0 badge written, 2 usage error, 3 internal failure.
 @_run_options
 def badge(domain: str, output: Path | None, **opts: Any) -> None:
     """Check DOMAIN and print an SVG badge with its grade."""
-    from mxtls.cli.output import write_atomic
+    from mxtls.cli.output import deliver
     from mxtls.render.badge import render_badge
 
     check_writable(output)
     report = _check(domain, opts, deep=False, host_mode=False)
-    svg = render_badge(report)
-    if output is None or str(output) == "-":
-        click.echo(svg, nl=False)
-    else:
-        try:
-            write_atomic(output, svg)
-        except OSError as exc:
-            fail(f"cannot write --output {output}: {exc.strerror or exc}")
+    deliver(render_badge(report), output)
     sys.exit(EXIT_INTERNAL if report.internal_errors else EXIT_OK)
 
 

@@ -243,7 +243,12 @@ def emit_report(
         text = render_text_document(report, transcript=transcript)
     else:
         text = render(report, fmt, fail_on=fail_on)
-    if path is None:
+    deliver(text, path)
+
+
+def deliver(text: str, path: Path | None) -> None:
+    """Print ``text`` or write it to ``path`` atomically; a failed write exits 2."""
+    if path is None or str(path) == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
     try:
