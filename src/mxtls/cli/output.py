@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -137,7 +137,7 @@ def chosen_format(opts: dict[str, Any]) -> str:
     return fmt or "text"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print ``mxtls: error: message`` and exit 2 (the contract's usage error)."""
     click.echo(f"mxtls: error: {message}", err=True)
     sys.exit(EXIT_USAGE)
