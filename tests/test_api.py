@@ -14,6 +14,7 @@ EXPECTED = {
     "Limits",
     "MxtlsError",
     "Report",
+    "Runtime",
     "Severity",
     "Timeouts",
     "__version__",

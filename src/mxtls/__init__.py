@@ -5,6 +5,14 @@ Public API::
     report = mxtls.check_domain_sync("example.com")
     report = await mxtls.check_domain("example.com", mxtls.CheckConfig(ports=(25,)))
     for finding in report.findings: ...
+
+Many checks share one runtime (resolver cache, trust store, DNSSEC state,
+connection limits per address, clock)::
+
+    runtime = mxtls.Runtime(mxtls.CheckConfig())
+    reports = await asyncio.gather(
+        *(mxtls.check_domain(d, runtime, ports=(25,)) for d in domains)
+    )
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
@@ -16,6 +24,7 @@ from mxtls.errors import ConfigError, InvalidDomain, MxtlsError
 if _TYPE_CHECKING:  # pragma: no cover - for type checkers; at run time see __getattr__
     from mxtls.config import CheckConfig, Limits, Timeouts
     from mxtls.engine.run import check_domain, check_domain_sync
+    from mxtls.engine.runtime import Runtime
     from mxtls.models.findings import Finding, Severity
     from mxtls.models.report import Report
 
@@ -30,6 +39,7 @@ _LAZY = {
     "Finding": "mxtls.models.findings",
     "Severity": "mxtls.models.findings",
     "Report": "mxtls.models.report",
+    "Runtime": "mxtls.engine.runtime",
 }
 
 
@@ -52,6 +62,7 @@ __all__ = [
     "Limits",
     "MxtlsError",
     "Report",
+    "Runtime",
     "Severity",
     "Timeouts",
     "__version__",

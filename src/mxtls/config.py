@@ -1,8 +1,10 @@
-"""Run configuration: one resolver, one trust store, one clock per run.
+"""Configuration: the settings of a runtime and the defaults of its checks.
 
-``CheckConfig`` is frozen; front ends build it once and the engine hands the
-same object to every probe and check, so a lookup for an MX, a TLSA record
-or the mta-sts host all go to the same place.
+``CheckConfig`` is frozen; front ends build it once, a
+:class:`~mxtls.engine.runtime.Runtime` is built from it (one resolver, one
+trust store, one clock for every check), and the engine hands the same
+object to every probe and check, so a lookup for an MX, a TLSA record or the
+mta-sts host all go to the same place.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Limits:
     max_transcript_lines: int = 400
     per_address_connections: int = 4  # 25, 465, 587 and the SNI-less handshake at once
     total_connections: int = 64
+    throttle_backoff: float = 2.0  # seconds an address is left alone after it throttled us
+    throttle_backoff_max: float = 60.0  # the pause doubles with each further pushback up to this
+    dns_cache_entries: int = 10_000  # DNS answers (and DNSSEC states) a runtime keeps
     max_mx_hosts: int = 20
     max_addresses_per_host: int = 16
 
@@ -77,7 +82,7 @@ class CheckConfig:
         port_map: logical port -> local port actually connected (lab/testing).
         ehlo_name: the name sent in EHLO/HELO.
         warn_days: ``cert.expiring_soon`` threshold.
-        now: fixed clock for the run (None: the wall clock, read once).
+        now: a fixed clock (None: the wall clock, read once per check).
         check_nosni: also fetch the certificate without SNI (``cert.sni_differs``).
         dnssec_validate: validate DNSSEC in-process from ``trust_anchor``
             instead of trusting the resolver's AD bit.

@@ -44,7 +44,9 @@ async def _observe(max_conns: int) -> CountingServer:
             timeouts=Timeouts.uniform(2.0),
             limits=replace(Limits(), per_address_connections=max_conns),
         )
-        limiter = ConnectionLimiter(total=64, per_address=max_conns)
+        # Every reply is a 421: a short pause keeps the test quick (the pause
+        # itself is tested in tests/net/test_politeness.py).
+        limiter = ConnectionLimiter(total=64, per_address=max_conns, backoff=0.01)
         host = MxHost(name="mx.test", preference=10, addresses=["127.0.0.1"])
         observed = await observe_host(host, config, limiter)
         assert len(observed) == 4

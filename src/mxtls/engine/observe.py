@@ -1,8 +1,11 @@
 """Observe: probe every endpoint of every MX host concurrently, within bounds.
 
-A global semaphore caps the connections of the run and a per-address one
-protects each real MTA (mail servers throttle scanners; sslyze's defaults
-are 5 per server).  A slow or dead endpoint costs only its own timeout.
+Every connection takes a slot from the runtime's
+:class:`~mxtls.net.politeness.ConnectionLimiter` (a cap for the runtime and
+one per address, across every check; mail servers throttle scanners,
+sslyze's defaults are 5 per server); an endpoint that throttled us is
+reported to it, so later connections to that address wait.  A slow or dead
+endpoint costs only its own timeout.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from typing import Literal
 from mxtls.config import CheckConfig
 from mxtls.models.findings import endpoint_target
 from mxtls.models.observations import EndpointObservation, MxHost
+from mxtls.net.politeness import ConnectionLimiter
 from mxtls.net.smtp_session import probe_endpoint
+
+__all__ = ["ConnectionLimiter", "ProgressCallback", "ProgressEvent", "observe_host"]
 
 ProgressKind = Literal["host", "endpoint_start", "endpoint_done"]
 
@@ -30,27 +36,6 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
-
-
-class ConnectionLimiter:
-    """At most ``total`` connections in the run and ``per_address`` per IP."""
-
-    def __init__(self, *, total: int, per_address: int) -> None:
-        self._total = asyncio.Semaphore(total)
-        self._per_address = per_address
-        self._by_address: dict[str, asyncio.Semaphore] = {}
-
-    def for_address(self, ip: str) -> asyncio.Semaphore:
-        """The semaphore guarding ``ip`` (created on first use)."""
-        sem = self._by_address.get(ip)
-        if sem is None:
-            sem = self._by_address[ip] = asyncio.Semaphore(self._per_address)
-        return sem
-
-    @property
-    def total(self) -> asyncio.Semaphore:
-        """The run-wide semaphore."""
-        return self._total
 
 
 async def observe_host(
@@ -71,10 +56,12 @@ async def observe_host(
 
     async def one(ip: str, port: int, *, sni: bool) -> EndpointObservation:
         target = endpoint_target(host.name, ip, port)
-        async with limiter.total, limiter.for_address(ip):
+        async with limiter.connection(ip):
             if sni:
                 emit("endpoint_start", target)
             obs = await probe_endpoint(host.name, ip, port, config, sni=sni, handshake_only=not sni)
+            if obs.throttled:
+                limiter.pushback(ip)
         if sni:
             emit("endpoint_done", target, _outcome(obs))
         return obs

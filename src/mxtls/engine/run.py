@@ -2,7 +2,8 @@
 
 Two entry points share the pipeline: :func:`check_domain` (MX discovery and
 the domain's policies) and :func:`check_host` (one mail host, as
-``mxtls scan-host`` does, always with the deep scan).
+``mxtls scan-host`` does, always with the deep scan).  Both take the
+:class:`~mxtls.engine.runtime.Runtime` the check shares with others.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import asyncio
 import ipaddress
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from mxtls.checks.grade import grade_report
 from mxtls.checks.judge import RunObservations, judge, key_type_variant
 from mxtls.config import CheckConfig
-from mxtls.engine.observe import ConnectionLimiter, ProgressCallback, ProgressEvent, observe_host
+from mxtls.engine.observe import ProgressCallback, ProgressEvent, observe_host
 from mxtls.engine.plan import build_discovery, initial_hosts, normalize_domain, resolve_host
+from mxtls.engine.runtime import Runtime
 from mxtls.models.dane import DaneEndpointResult, DaneObservation, TlsaLookup
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
@@ -31,47 +34,73 @@ from mxtls.models.verdict import DeliveryVerdict
 from mxtls.net.dane import lookup_tlsa, match_endpoints
 from mxtls.net.dns import RunResolver
 from mxtls.net.dnssec import DnssecProbe
-from mxtls.trust.store import TrustStore, load_trust_store
+from mxtls.trust.store import TrustStore
 
 
 async def check_domain(
     domain: str,
-    config: CheckConfig | None = None,
+    runtime: Runtime | CheckConfig | None = None,
     *,
+    ports: Iterable[int] | None = None,
+    deep: bool | None = None,
+    warn_days: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
     """Check the mail transport security of ``domain``.
+
+    ``runtime`` holds what checks share (resolver and answer cache, trust
+    store, DNSSEC validator, connection limits per address, clock): build one
+    :class:`~mxtls.engine.runtime.Runtime` and pass it to every call, and
+    many calls may run at once on one event loop, sharing its answers and
+    its politeness budget.  A :class:`~mxtls.config.CheckConfig` (or
+    nothing: the defaults) gets a runtime of its own for this one call.
+
+    The keyword arguments override the runtime's settings for this call only
+    (None keeps the runtime's):
+
+    Args:
+        domain: the mail domain (an IDN is checked as its A-label).
+        runtime: the shared runtime, or a config for a one-off runtime.
+        ports: the SMTP ports to probe (465 implicit TLS, others STARTTLS).
+        deep: also run the deep TLS scan (protocols, suites, known flaws).
+        warn_days: the ``cert.expiring_soon`` threshold in days.
+        progress: called with a :class:`ProgressEvent` as hosts are resolved
+            and endpoints probed (from the event loop; keep it quick).
 
     Network trouble of any kind ends up as findings in the report; only
     caller mistakes raise.
 
     Raises:
         InvalidDomain: ``domain`` is not a usable domain name.
-        ConfigError: a configuration value (e.g. the CA file) is unusable.
+        ConfigError: a configuration value (e.g. the CA file) or an override
+            (e.g. a port outside 1..65535) is unusable.
     """
-    run = _Run.start(config or CheckConfig(), progress)
+    check = _Check.start(runtime, ports=ports, deep=deep, warn_days=warn_days, progress=progress)
     ascii_domain = normalize_domain(domain)
-    mx = await run.resolver.query(ascii_domain, "MX")
-    null_mx, planned = initial_hosts(ascii_domain, mx, run.config)
-    return await run.execute(domain, ascii_domain, mx, null_mx, planned, kind="domain")
+    mx = await check.resolver.query(ascii_domain, "MX")
+    null_mx, planned = initial_hosts(ascii_domain, mx, check.config)
+    return await check.execute(domain, ascii_domain, mx, null_mx, planned, kind="domain")
 
 
 async def check_host(
     host: str,
-    config: CheckConfig | None = None,
+    runtime: Runtime | CheckConfig | None = None,
     *,
+    ports: Iterable[int] | None = None,
+    warn_days: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
     """Check one mail host (a name or an address) on the configured ports.
 
     No MX discovery and no domain policies (MTA-STS, TLS-RPT); TLSA and the
-    deep scan apply.
+    deep scan apply.  ``runtime`` and the overrides work as for
+    :func:`check_domain`.
 
     Raises:
         InvalidDomain: ``host`` is neither a host name nor an IP address.
-        ConfigError: a configuration value is unusable.
+        ConfigError: a configuration value or an override is unusable.
     """
-    run = _Run.start(config or CheckConfig(), progress)
+    check = _Check.start(runtime, ports=ports, deep=None, warn_days=warn_days, progress=progress)
     text = host.strip().strip("[]")
     try:
         ip = str(ipaddress.ip_address(text))
@@ -82,56 +111,73 @@ async def check_host(
         name = ip
         planned = [MxHost(name=ip, preference=0, addresses=[ip])]
     mx = DnsAnswer(qname=name, rdtype="MX", status="NOERROR", records=[f"0 {name}."])
-    return await run.execute(host, name, mx, False, planned, kind="host")
+    return await check.execute(host, name, mx, False, planned, kind="host")
 
 
 def check_domain_sync(
     domain: str,
-    config: CheckConfig | None = None,
+    runtime: Runtime | CheckConfig | None = None,
     *,
+    ports: Iterable[int] | None = None,
+    deep: bool | None = None,
+    warn_days: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
-    """Blocking wrapper: ``asyncio.run(check_domain(...))``.
+    """Blocking wrapper: ``asyncio.run(check_domain(...))`` (same arguments).
 
     Raises:
         InvalidDomain: ``domain`` is not a usable domain name.
-        ConfigError: a configuration value is unusable.
+        ConfigError: a configuration value or an override is unusable.
     """
-    return asyncio.run(check_domain(domain, config, progress=progress))
+    return asyncio.run(
+        check_domain(
+            domain, runtime, ports=ports, deep=deep, warn_days=warn_days, progress=progress
+        )
+    )
 
 
 HostResult = tuple[MxHost, list[EndpointObservation], list[TlsaLookup]]
 
 
 @dataclass
-class _Run:
-    """One run's shared things: config, clock, resolver, DNSSEC probe, trust, limits."""
+class _Check:
+    """One check: its settings, its clock reading and resolver view, the shared runtime."""
 
+    runtime: Runtime
     config: CheckConfig
     progress: ProgressCallback | None
     started: float
     now: datetime
-    trust: TrustStore
     resolver: RunResolver
-    dnssec: DnssecProbe
-    limiter: ConnectionLimiter
 
     @classmethod
-    def start(cls, config: CheckConfig, progress: ProgressCallback | None) -> _Run:
-        """Build the run's resources; bad configuration fails here, before any I/O."""
+    def start(
+        cls,
+        runtime: Runtime | CheckConfig | None,
+        *,
+        ports: Iterable[int] | None,
+        deep: bool | None,
+        warn_days: int | None,
+        progress: ProgressCallback | None,
+    ) -> _Check:
+        """Settle the check's settings; bad configuration fails here, before any I/O."""
+        shared = Runtime.coerce(runtime)
         return cls(
-            config=config,
+            runtime=shared,
+            config=shared.settings(ports=ports, deep=deep, warn_days=warn_days),
             progress=progress,
             started=time.perf_counter(),
-            now=config.now or datetime.now(UTC),
-            trust=load_trust_store(config.ca_file),
-            resolver=RunResolver(config.nameservers, timeout=config.timeouts.dns),
-            dnssec=DnssecProbe(config),
-            limiter=ConnectionLimiter(
-                total=config.limits.total_connections,
-                per_address=config.limits.per_address_connections,
-            ),
+            now=shared.now(),
+            resolver=shared.resolver(),
         )
+
+    @property
+    def trust(self) -> TrustStore:
+        return self.runtime.trust
+
+    @property
+    def dnssec(self) -> DnssecProbe:
+        return self.runtime.dnssec
 
     async def host_task(self, host: MxHost) -> HostResult:
         """Resolve one MX host, then probe it while its TLSA records are looked up."""
@@ -158,7 +204,7 @@ class _Run:
                 if is_name  # RFC 7672 §2.2: TLSA applies only under a host name
             ]
             observed = group.create_task(
-                observe_host(resolved, config, self.limiter, self.progress)
+                observe_host(resolved, config, self.runtime.limiter, self.progress)
             )
         return resolved, observed.result(), [t.result() for t in lookups]
 
@@ -213,7 +259,9 @@ class _Run:
         if config.deep or kind == "host":
             from mxtls.engine.deep import deep_scan
 
-            deep = await deep_scan(endpoints, replace(config, deep=True), self.progress)
+            deep = await deep_scan(
+                endpoints, replace(config, deep=True), self.progress, self.runtime.limiter
+            )
         if dane is not None and deep:
             dane = dane.model_copy(
                 update={

@@ -37,6 +37,7 @@ Names can be configured to fail (:class:`DnsFault`) so that a checker's
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
@@ -66,6 +67,7 @@ MAX_CNAME_CHAIN = 8  # CNAME hops followed inside our zones before giving up
 TCP_IDLE_TIMEOUT_S = 10.0  # RFC 7766 §6.2.3 suggests seconds, not minutes
 TCP_MAX_QUERIES = 100  # queries answered on one TCP connection before it is closed
 BIND_ATTEMPTS = 10  # tries to find a port free for both UDP and TCP
+MAX_COUNTED_QUESTIONS = 100_000  # distinct questions counted in ``asked`` (memory bound)
 
 
 class DnsFault(StrEnum):
@@ -101,6 +103,10 @@ class DnsServer:
         self._tcp_tasks: set[asyncio.Task[None]] = set()
         self._address: tuple[str, int] | None = None
         self.queries = 0  # answered or dropped, over both transports
+        # Questions by (name, type, CD bit), to show what a client asked twice.  A
+        # retransmission or TCP retry of one query (same ID) is one question.
+        self.asked: collections.Counter[tuple[str, str, bool]] = collections.Counter()
+        self._asked_ids: set[tuple[str, str, bool, int]] = set()
 
     # -- zone data ---------------------------------------------------------
 
@@ -237,6 +243,7 @@ class DnsServer:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
             return _formerr(wire)
+        self._count(query)
         response = self.answer(query)
         if response is None:
             return None
@@ -247,6 +254,27 @@ class DnsServer:
         else:
             max_size = max(UDP_PAYLOAD_NO_EDNS, min(query.payload, UDP_PAYLOAD_MAX))
         return response.to_wire(max_size=max_size, prefer_truncation=True)
+
+    def clear_counts(self) -> None:
+        """Forget the questions counted so far (``asked``)."""
+        self.asked.clear()
+        self._asked_ids.clear()
+
+    def _count(self, query: dns.message.Message) -> None:
+        if len(query.question) != 1:
+            return
+        question = query.question[0]
+        key = (
+            question.name.to_text(omit_final_dot=True).lower(),
+            dns.rdatatype.to_text(question.rdtype),
+            bool(query.flags & dns.flags.CD),
+        )
+        if len(self._asked_ids) >= MAX_COUNTED_QUESTIONS:
+            return
+        seen = (*key, query.id)
+        if seen not in self._asked_ids:
+            self._asked_ids.add(seen)
+            self.asked[key] += 1
 
     # -- the I/O part ------------------------------------------------------
 

@@ -763,6 +763,38 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
+SHARED_MX_HOST = "mx.shared.lab"  # the one MX of every tenant of shared_mx_scenarios()
+
+
+def shared_mx_scenarios(tenants: int) -> tuple[Scenario, ...]:
+    """A provider and ``tenants`` domains whose only MX is the provider's one host.
+
+    ``shared.lab`` runs ``mx.shared.lab`` (one address, a signed zone, DANE
+    with rollover); ``tenant1.lab`` … publish ``10 mx.shared.lab.`` and no
+    host of their own, as domains hosted by one mail provider do.  Tests of
+    a shared runtime start ``Lab(shared_mx_scenarios(n))``; the rows are not
+    in :data:`SCENARIOS`, so ``mxtls demo`` and the golden snapshot do not
+    see them.
+    """
+    provider = Scenario(
+        domain="shared.lab",
+        description="a mail provider: one MX host for every tenant domain",
+        expected=_codes(),
+        hosts=(HostSpec(name=SHARED_MX_HOST, tlsa=ROLLOVER),),
+        dnssec=_SIGNED,
+    )
+    rows = [
+        Scenario(
+            domain=f"tenant{i}.lab",
+            description=f"tenant {i} of shared.lab: its only MX is {SHARED_MX_HOST}",
+            expected=_codes(),
+            mx=(f"10 {SHARED_MX_HOST}.",),
+        )
+        for i in range(1, tenants + 1)
+    ]
+    return (provider, *rows)
+
+
 def scenario_table() -> dict[str, Scenario]:
     """The scenarios by domain (a fresh dict)."""
     return {sc.domain: sc for sc in SCENARIOS}

@@ -168,6 +168,16 @@ class SmtpServer:
         self._files = itertools.count()
         self._group_counts: dict[str, int] = {}
         self._connections: set[_Connection] = set()
+        self.open_by_address: dict[str, int] = {}  # connections open now, per listening address
+        self.peak_by_address: dict[str, int] = {}  # the most ever open at once, per address
+
+    def _opened(self, address: str) -> None:
+        now_open = self.open_by_address.get(address, 0) + 1
+        self.open_by_address[address] = now_open
+        self.peak_by_address[address] = max(self.peak_by_address.get(address, 0), now_open)
+
+    def _closed(self, address: str) -> None:
+        self.open_by_address[address] -= 1
 
     async def listen(
         self, host: str, port: int, behaviour: SmtpBehaviour, *, group: str | None = None
@@ -268,6 +278,7 @@ class _Connection(asyncio.Protocol):
         self.data = asyncio.Event()
         self.closed = False
         self.tls = False
+        self.counted = False  # in the server's open/peak counters
 
     # protocol callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -279,6 +290,8 @@ class _Connection(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.listener.connections += 1
         self.server._connections.add(self)
+        self.server._opened(self.listener.host)
+        self.counted = True
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     def data_received(self, data: bytes) -> None:
@@ -296,6 +309,9 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         self.data.set()
         self.server._connections.discard(self)
+        if self.counted:
+            self.counted = False
+            self.server._closed(self.listener.host)
 
     # I/O helpers for the dialogue
     def write(self, data: bytes) -> None:

@@ -1,11 +1,13 @@
-"""The run's one resolver: dnspython's async resolver, answers as data.
+"""The resolver: dnspython's async resolver, answers as data, shared by every check.
 
-Every lookup of a run (MX, A/AAAA, CAA, later TLSA and the policy hosts)
-goes through one :class:`RunResolver`, so ``--nameserver`` applies to all of
-them and the lab, a custom resolver and production behave alike.  Failures
-(SERVFAIL, REFUSED, timeouts, unreachable servers) are recorded in
-:class:`DnsAnswer`, never raised.  Identical queries within a run are asked
-once (several MX hosts often share a parent zone for CAA).
+A runtime holds one :class:`DnsClient` (the nameservers, the timeout and a
+cache shared by every check, bounded and TTL-respecting); each check asks
+through a :class:`RunResolver` view of it, so every lookup of a check (MX,
+A/AAAA, CAA, TLSA, the policy hosts) goes to the same place, ``--nameserver``
+applies to all of them, and the lab, a custom resolver and production behave
+alike.  Failures (SERVFAIL, REFUSED, timeouts, unreachable servers) are
+recorded in :class:`DnsAnswer`, never raised.  The DNSSEC validator reads the
+same exchanges (the AD bit, the signatures), so it asks nothing twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import dns.asyncresolver
@@ -27,8 +30,12 @@ import dns.resolver
 
 from mxtls.errors import ConfigError
 from mxtls.models.observations import DnsAnswer, DnsStatus
+from mxtls.net.cache import Monotonic, TtlCache
 
 EDNS_PAYLOAD_BYTES = 1232  # DNS flag day 2020: avoids IP fragmentation
+DEFAULT_CACHE_ENTRIES = 10_000  # answers a runtime keeps (a few KiB each at most)
+MAX_CACHE_TTL_S = 3600.0  # an answer is asked again after an hour whatever its TTL
+FAILURE_CACHE_TTL_S = 30.0  # SERVFAIL/timeouts (RFC 2308 §7.1 allows up to five minutes)
 LIVENESS_TTL_S = 10.0  # a "nothing listens there" probe result is reused this long
 
 
@@ -67,13 +74,47 @@ def _port(spec: str, raw: str) -> int:
     return int(raw)
 
 
-class RunResolver:
-    """Resolve names for one run; caches answers per (name, type).
+@dataclass(frozen=True, slots=True)
+class DnsExchange:
+    """One question and what came back: the answer as data, plus the response itself.
+
+    ``wire`` is the response as received (re-rendered by dnspython), kept for
+    the DNSSEC validator, which needs the signatures and the authority
+    section; None when no response arrived.  ``rcode`` and ``flags`` are
+    those of the response (None and 0 without one).
+    """
+
+    answer: DnsAnswer
+    rcode: int | None = None
+    flags: int = 0
+    wire: bytes | None = None
+
+    def message(self) -> dns.message.Message | None:
+        """The response, parsed again from ``wire`` (None without one)."""
+        if self.wire is None:
+            return None
+        try:
+            return dns.message.from_wire(self.wire)
+        except dns.exception.DNSException:
+            return None
+
+
+class DnsClient:
+    """The resolver of a runtime: dnspython's async resolver and a shared answer cache.
+
+    Every check of a runtime asks through one client, so the answers one
+    check got serve the next while their TTL lasts, and identical questions
+    asked at the same time go out once.  Answers are kept for their TTL
+    (RFC 2308 negative TTL for NXDOMAIN/NODATA), at most
+    :data:`MAX_CACHE_TTL_S`; failures (SERVFAIL, timeouts) for
+    :data:`FAILURE_CACHE_TTL_S`; at most ``cache_entries`` at once.
 
     Args:
         nameservers: ``(ip, port)`` pairs; empty uses the system configuration.
         timeout: lifetime of one lookup in seconds (all retries included).
         dnssec_ok: set the DO bit (ask for DNSSEC records and the AD flag).
+        cache_entries: bound on the answers kept.
+        monotonic: the clock TTLs are measured on.
     """
 
     def __init__(
@@ -82,61 +123,68 @@ class RunResolver:
         *,
         timeout: float = 5.0,
         dnssec_ok: bool = True,
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+        monotonic: Monotonic = time.monotonic,
     ) -> None:
-        if nameservers:
-            resolver = dns.asyncresolver.Resolver(configure=False)
-            resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers
-            ]
-        else:
-            try:
-                resolver = dns.asyncresolver.Resolver()
-            except dns.resolver.NoResolverConfiguration:
-                resolver = dns.asyncresolver.Resolver(configure=False)
-                resolver.nameservers = ["127.0.0.1"]
-        resolver.retry_servfail = False
-        resolver.lifetime = timeout
-        resolver.timeout = max(timeout / 2, 0.2)
-        resolver.cache = None
-        if dnssec_ok:
-            resolver.use_edns(0, dns.flags.DO, EDNS_PAYLOAD_BYTES)
-            resolver.flags = dns.flags.RD | dns.flags.AD
-        self._resolver = resolver
+        self._resolvers = {
+            cd: _dnspython_resolver(nameservers, timeout, dnssec_ok=dnssec_ok, cd=cd)
+            for cd in (False, True)
+        }
         self._timeout = timeout
-        self._cache: dict[tuple[str, str], asyncio.Future[DnsAnswer]] = {}
+        self._cache: TtlCache[tuple[str, str, bool], DnsExchange] = TtlCache(
+            cache_entries, monotonic=monotonic
+        )
+        self.sent = 0  # questions that went to the network
         self._servers = tuple(
             (str(ns.address), int(ns.port))
             if isinstance(ns, dns.nameserver.Do53Nameserver)
             else (str(ns), 53)
-            for ns in resolver.nameservers
+            for ns in self._resolvers[False].nameservers
         )
         self.where = ", ".join(_address(ip, port) for ip, port in self._servers) or "(none)"
         self._liveness: asyncio.Task[str | None] | None = None
         self._liveness_at = 0.0
 
+    @property
+    def cache(self) -> TtlCache[tuple[str, str, bool], DnsExchange]:
+        """The shared answers (for statistics and tests)."""
+        return self._cache
+
+    async def exchange(self, qname: str, rdtype: str, *, cd: bool = False) -> DnsExchange:
+        """Ask ``qname``/``rdtype`` (CD set when ``cd``); never raises for DNS failures."""
+        key = (_fold(qname), rdtype.upper(), cd)
+        return await self._cache.get(key, lambda: self._lookup(*key))
+
     async def query(self, qname: str, rdtype: str) -> DnsAnswer:
         """Look up ``qname``/``rdtype``; never raises for DNS failures."""
-        key = (qname.lower().rstrip("."), rdtype.upper())
-        cached = self._cache.get(key)
-        if cached is not None:
-            return await asyncio.shield(cached)
-        future: asyncio.Future[DnsAnswer] = asyncio.get_running_loop().create_future()
-        self._cache[key] = future
-        answer = await self._lookup(*key)
-        future.set_result(answer)
-        return answer
+        return (await self.exchange(qname, rdtype)).answer
 
-    async def _lookup(self, qname: str, rdtype: str) -> DnsAnswer:
+    async def _lookup(self, qname: str, rdtype: str, cd: bool) -> tuple[DnsExchange, float]:
+        self.sent += 1
         started = time.perf_counter()
 
-        def done(status: DnsStatus, **kw: object) -> DnsAnswer:
+        def done(
+            status: DnsStatus,
+            response: dns.message.Message | None = None,
+            *,
+            ttl: float = FAILURE_CACHE_TTL_S,
+            **kw: object,
+        ) -> tuple[DnsExchange, float]:
             elapsed = (time.perf_counter() - started) * 1000
-            return DnsAnswer(
+            answer = DnsAnswer(
                 qname=qname, rdtype=rdtype, status=status, elapsed_ms=round(elapsed, 2), **kw
+            )
+            if response is None:
+                return DnsExchange(answer), ttl
+            return (
+                DnsExchange(
+                    answer, rcode=response.rcode(), flags=response.flags, wire=_wire(response)
+                ),
+                ttl,
             )
 
         lookup = asyncio.ensure_future(
-            self._resolver.resolve(
+            self._resolvers[cd].resolve(
                 qname + ".", rdtype, raise_on_no_answer=False, lifetime=self._timeout
             )
         )
@@ -146,10 +194,11 @@ class RunResolver:
                 if dead is not None:
                     return done("ERROR", error=dead)
                 answer = await lookup
-        except dns.resolver.NXDOMAIN:
-            return done("NXDOMAIN")
+        except dns.resolver.NXDOMAIN as exc:
+            response = _nxdomain_response(exc)
+            return done("NXDOMAIN", response, ttl=_ttl(response))
         except dns.resolver.NoNameservers as exc:
-            return done(_no_nameservers_status(exc), error=_first_line(exc))
+            return done(_no_nameservers_status(exc), _failed_response(exc), error=_first_line(exc))
         except (dns.exception.Timeout, TimeoutError):
             return done("TIMEOUT", error=f"no answer from {self.where} within {self._timeout:g}s")
         except dns.exception.DNSException as exc:
@@ -162,10 +211,11 @@ class RunResolver:
         response = answer.response
         ad = bool(response.flags & dns.flags.AD)
         chain = _cname_chain(response, qname)
+        ttl = _ttl(response)
         if answer.rrset is None:
-            return done("NODATA", ad=ad, cname_chain=chain)
+            return done("NODATA", response, ttl=ttl, ad=ad, cname_chain=chain)
         records = sorted(rd.to_text() for rd in answer.rrset)
-        return done("NOERROR", records=records, ad=ad, cname_chain=chain)
+        return done("NOERROR", response, ttl=ttl, records=records, ad=ad, cname_chain=chain)
 
     async def _race(self, lookup: asyncio.Future[dns.resolver.Answer]) -> str | None:
         """Wait for ``lookup``; or, if no configured resolver listens, say so at once.
@@ -173,11 +223,14 @@ class RunResolver:
         UDP to a closed port gets an ICMP "port unreachable" back within a
         round trip, but dnspython's sockets are unconnected and never see it,
         so a lookup would wait its whole timeout.  A connected probe socket
-        notices the refusal; its result is shared by the run's lookups.
+        notices the refusal; its result is shared by the client's lookups.
         """
         now = time.monotonic()
-        if self._liveness is None or (
-            self._liveness.done() and now - self._liveness_at > LIVENESS_TTL_S
+        loop = asyncio.get_running_loop()
+        if (
+            self._liveness is None
+            or self._liveness.get_loop() is not loop
+            or (self._liveness.done() and now - self._liveness_at > LIVENESS_TTL_S)
         ):
             self._liveness_at = now
             self._liveness = asyncio.ensure_future(
@@ -189,6 +242,105 @@ class RunResolver:
         if lookup.done() or not liveness.done() or liveness.cancelled():
             return None
         return liveness.result()
+
+
+class RunResolver:
+    """The resolver as one check sees it: the runtime's client plus what this check asked.
+
+    Every lookup of a check (MX, A/AAAA, CAA, TLSA, the policy hosts) goes
+    through one :class:`RunResolver`; a question asked twice in one check
+    gets the same answer both times, even when its TTL ran out in between.
+
+    Args:
+        nameservers: ``(ip, port)`` pairs for a client of its own (no ``client``).
+        timeout: lifetime of one lookup in seconds (own client only).
+        dnssec_ok: set the DO bit (own client only).
+        client: the runtime's shared client.
+    """
+
+    def __init__(
+        self,
+        nameservers: tuple[tuple[str, int], ...] = (),
+        *,
+        timeout: float = 5.0,
+        dnssec_ok: bool = True,
+        client: DnsClient | None = None,
+    ) -> None:
+        if client is None:
+            client = DnsClient(nameservers, timeout=timeout, dnssec_ok=dnssec_ok)
+        self.client = client
+        self._seen: dict[tuple[str, str], DnsAnswer] = {}
+
+    async def query(self, qname: str, rdtype: str) -> DnsAnswer:
+        """Look up ``qname``/``rdtype``; never raises for DNS failures."""
+        key = (_fold(qname), rdtype.upper())
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen.setdefault(key, await self.client.query(*key))
+        return seen
+
+
+def _dnspython_resolver(
+    nameservers: tuple[tuple[str, int], ...], timeout: float, *, dnssec_ok: bool, cd: bool
+) -> dns.asyncresolver.Resolver:
+    if nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+    else:
+        try:
+            resolver = dns.asyncresolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            resolver = dns.asyncresolver.Resolver(configure=False)
+            resolver.nameservers = ["127.0.0.1"]
+    resolver.retry_servfail = False
+    resolver.lifetime = timeout
+    resolver.timeout = max(timeout / 2, 0.2)
+    resolver.cache = None  # the client keeps its own (bounded, shared in flight)
+    if dnssec_ok:
+        resolver.use_edns(0, dns.flags.DO, EDNS_PAYLOAD_BYTES)
+        resolver.flags = dns.flags.RD | dns.flags.AD | (dns.flags.CD if cd else 0)
+    elif cd:
+        resolver.flags = dns.flags.RD | dns.flags.CD
+    return resolver
+
+
+def _fold(name: str) -> str:
+    return name.strip().lower().rstrip(".")
+
+
+def _ttl(response: dns.message.Message | None) -> float:
+    """How long ``response`` may be kept: its smallest TTL, negative TTL included."""
+    if not isinstance(response, dns.message.QueryMessage):
+        return FAILURE_CACHE_TTL_S
+    try:
+        ttl = float(response.resolve_chaining().minimum_ttl)
+    except (dns.exception.DNSException, ValueError, AttributeError):
+        return FAILURE_CACHE_TTL_S
+    return max(0.0, min(ttl, MAX_CACHE_TTL_S))
+
+
+def _wire(response: dns.message.Message) -> bytes | None:
+    try:
+        return response.to_wire()
+    except (dns.exception.DNSException, ValueError):
+        return None
+
+
+def _nxdomain_response(exc: dns.resolver.NXDOMAIN) -> dns.message.Message | None:
+    responses = exc.kwargs.get("responses") or {}
+    for response in responses.values():
+        if isinstance(response, dns.message.Message):
+            return response
+    return None
+
+
+def _failed_response(exc: dns.resolver.NoNameservers) -> dns.message.Message | None:
+    """The last server's response (SERVFAIL, REFUSED, ...), when one arrived."""
+    for entry in reversed(exc.kwargs.get("errors") or []):
+        response = entry[-1] if isinstance(entry, tuple) and entry else None
+        if isinstance(response, dns.message.Message):
+            return response
+    return None
 
 
 async def _none_listening(servers: tuple[tuple[str, int], ...], timeout: float) -> str | None:

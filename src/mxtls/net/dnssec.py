@@ -6,17 +6,18 @@ Theory of operation.  :class:`DnssecProbe` answers one question per
 ``CheckConfig.dnssec_validate``:
 
 ``ad`` (default)
-    Ask the run's resolver with DO and trust its AD bit, as Postfix does
-    with a local validating resolver (RFC 7672 §2.1.1).  A validating
-    resolver turns a bogus answer into SERVFAIL; asking again with CD=1
-    tells the two apart: if the data comes back, it exists but fails
-    validation (RFC 4035 §3.2.2).
+    Read the AD bit of the answer the resolver already got (asked with DO),
+    as Postfix does with a local validating resolver (RFC 7672 §2.1.1); no
+    question is asked again.  A validating resolver turns a bogus answer
+    into SERVFAIL; asking again with CD=1 tells the two apart: if the data
+    comes back, it exists but fails validation (RFC 4035 §3.2.2).
 
 ``validate``
-    Ask with DO and CD=1 (so a validating resolver hands over what it got)
-    and validate with dnspython's primitives from the configured trust
-    anchors, so the verdict holds even over a resolver that does not
-    validate.  The walk goes label by label from the deepest anchor above
+    Validate the resolver's responses (asked with DO, so they carry the
+    signatures; again with CD=1 when a validating resolver answered
+    SERVFAIL, so it hands over what it got) with dnspython's primitives from
+    the configured trust anchors, so the verdict holds even over a resolver
+    that does not validate.  The walk goes label by label from the deepest anchor above
     the name down to the name: a DS query at each label either returns a
     signed DS (a secure zone cut: the child's DNSKEY RRset must be signed
     by a key that a DS names), a signed NSEC at the label whose bitmap has
@@ -31,20 +32,22 @@ Everything is bounded: every query sits under ``timeouts.dns``, the walk
 under :data:`MAX_ZONE_CUTS` and :data:`MAX_WALK_LABELS`, CNAME chains under
 :data:`MAX_CNAME_HOPS`, and the work one response can cause under
 :data:`MAX_DNSKEYS` and :data:`MAX_RRSIGS_PER_RRSET` (the KeyTrap class of
-attacks, CVE-2023-50387).  Answers, zone states and results are cached per
-probe, so one probe per run asks each question once.
+attacks, CVE-2023-50387).  Questions go through the runtime's
+:class:`~mxtls.net.dns.DnsClient`, whose cache (TTL-respecting, bounded) is
+the one the checks use; zone states and results are kept for
+:data:`DERIVED_TTL_S` in caches of bounded size, so one probe serves every
+check of a long-running process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import dns.asyncquery
 import dns.dnssec
 import dns.exception
 import dns.flags
@@ -61,16 +64,17 @@ from dns.rdtypes.ANY.NSEC import NSEC
 
 from mxtls.config import CheckConfig
 from mxtls.models.dnssec import DnssecMode, DnssecResult, DnssecStatus
+from mxtls.net.cache import TtlCache
+from mxtls.net.dns import DEFAULT_CACHE_ENTRIES, DnsClient
 from mxtls.trust.anchors import DNSKEY_ZONE_FLAG, TrustAnchor, load_trust_anchor
 
-EDNS_PAYLOAD_BYTES = 1232  # DNS flag day 2020: avoids IP fragmentation
 MAX_ZONE_CUTS = 16  # secure delegations followed below a trust anchor
 MAX_WALK_LABELS = 32  # labels below the anchor probed with DS queries
 MAX_CNAME_HOPS = 8  # CNAME/DNAME-free chains in mail DNS are short
 MAX_DNSKEYS = 16  # keys accepted in one DNSKEY RRset (KeyTrap, CVE-2023-50387)
 MAX_RRSIGS_PER_RRSET = 8  # signatures tried per RRset (KeyTrap)
 MAX_RRSETS_PER_RESPONSE = 64  # RRsets looked at in one response
-MAX_NAMESERVERS = 3  # resolvers tried for one query, in order
+DERIVED_TTL_S = 60.0  # zone states and results are kept this long (their answers: by TTL)
 
 # RFC 8624 §3.1 "MUST/RECOMMENDED validate" algorithms that cryptography implements.
 SUPPORTED_ALGORITHMS = frozenset({5, 7, 8, 10, 13, 14, 15, 16})
@@ -78,7 +82,8 @@ SUPPORTED_DIGESTS = frozenset({1, 2, 4})  # RFC 8624 §3.3: SHA-1, SHA-256, SHA-
 
 _SEVERITY: dict[DnssecStatus, int] = {"secure": 0, "insecure": 1, "indeterminate": 2, "bogus": 3}
 _T = TypeVar("_T")
-_K = TypeVar("_K")
+_K = TypeVar("_K", bound=Hashable)
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +107,20 @@ _NotACut = Literal["none", "nxdomain"]
 
 
 class DnssecProbe:
-    """DNSSEC status of answers for one run (see the module docstring).
+    """DNSSEC status of answers, for every check of a runtime (see the module docstring).
 
     Args:
-        config: the run's configuration: mode (``dnssec_validate``), trust
-            anchor file, nameservers, the DNS timeout and the clock.
-        nameservers: ``(ip, port)`` pairs to ask; default those of ``config``,
-            else the system's resolvers.
+        config: the configuration: mode (``dnssec_validate``), trust anchor
+            file, nameservers, the DNS timeout and the fixed clock (``now``).
+        nameservers: ``(ip, port)`` pairs for a client of its own; default
+            those of ``config``, else the system's resolvers (no ``client``).
         anchors: trust anchors to validate from; default
             ``load_trust_anchor(config.trust_anchor)`` (validate mode only).
+        client: the runtime's DNS client, whose answers (and cache) the
+            probe shares with the checks.
+        clock: the time signatures are checked at, read at each validation;
+            default ``config.now`` when set, else the wall clock.
+        cache_entries: bound on each cache of zone states and results.
 
     Raises:
         ConfigError: the trust anchor file is unusable (validate mode).
@@ -122,20 +132,25 @@ class DnssecProbe:
         *,
         nameservers: Sequence[tuple[str, int]] | None = None,
         anchors: Sequence[TrustAnchor] | None = None,
+        client: DnsClient | None = None,
+        clock: Clock | None = None,
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
     ) -> None:
         self.mode: DnssecMode = "validate" if config.dnssec_validate else "ad"
-        servers = list(nameservers if nameservers is not None else config.nameservers)
-        self._nameservers = servers[:MAX_NAMESERVERS] or _system_nameservers()
+        if client is None:
+            servers = tuple(nameservers if nameservers is not None else config.nameservers)
+            client = DnsClient(servers, timeout=config.timeouts.dns)
+        self._client = client
         self._timeout = config.timeouts.dns
-        self._now = config.now.timestamp() if config.now is not None else time.time()
+        fixed = config.now
+        self._clock: Clock = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
         if anchors is None and self.mode == "validate":
             anchors = load_trust_anchor(config.trust_anchor)
         self._anchors = list(anchors or ())
-        self._replies: dict[tuple[dns.name.Name, int, bool], asyncio.Task[_Reply]] = {}
-        self._anchored: dict[dns.name.Name, asyncio.Task[_Zone]] = {}
-        self._cuts: dict[dns.name.Name, asyncio.Task[_Zone | _NotACut]] = {}
-        self._zones: dict[dns.name.Name, asyncio.Task[_Zone]] = {}
-        self._results: dict[tuple[str, str], asyncio.Task[DnssecResult]] = {}
+        self._anchored: TtlCache[dns.name.Name, _Zone] = TtlCache(cache_entries)
+        self._cuts: TtlCache[dns.name.Name, _Zone | _NotACut] = TtlCache(cache_entries)
+        self._zones: TtlCache[dns.name.Name, _Zone] = TtlCache(cache_entries)
+        self._results: TtlCache[tuple[str, str], DnssecResult] = TtlCache(cache_entries)
 
     async def status(self, qname: str, rdtype: str) -> DnssecResult:
         """The DNSSEC status of the answer to ``qname``/``rdtype``; never raises for DNS."""
@@ -175,31 +190,29 @@ class DnssecProbe:
     async def _ad_status(
         self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
     ) -> tuple[DnssecStatus, str | None]:
-        reply = await self._ask(name, rdtype, cd=False)
-        if reply.message is None:
-            return "indeterminate", f"lookup failed: {reply.error}"
-        rcode = reply.message.rcode()
-        if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            if reply.message.flags & dns.flags.AD:
+        # The answer the checks got (same client, same cache): only its AD bit is new here.
+        qname, qtype = _text(name), dns.rdatatype.to_text(rdtype)
+        asked = await self._client.exchange(qname, qtype)
+        if asked.rcode is None:
+            return "indeterminate", f"lookup failed: {asked.answer.error or asked.answer.status}"
+        if asked.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            if asked.flags & dns.flags.AD:
                 return "secure", "the resolver validated the answer (AD)"
             return "insecure", "no AD: the answer is unsigned or the resolver does not validate"
-        if rcode == dns.rcode.SERVFAIL:
+        if asked.rcode == dns.rcode.SERVFAIL:
             # RFC 4035 §3.2.2: with CD=1 a validating resolver returns data it cannot validate.
-            retry = await self._ask(name, rdtype, cd=True)
-            if retry.message is not None and retry.message.rcode() in (
-                dns.rcode.NOERROR,
-                dns.rcode.NXDOMAIN,
-            ):
+            retry = await self._client.exchange(qname, qtype, cd=True)
+            if retry.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                 return "bogus", "SERVFAIL, but answered with CD=1: the answer fails validation"
             return "indeterminate", "SERVFAIL, also with CD=1"
-        return "indeterminate", f"lookup failed: {dns.rcode.to_text(rcode)}"
+        return "indeterminate", f"lookup failed: {dns.rcode.to_text(dns.rcode.Rcode(asked.rcode))}"
 
     async def _validate_answer(
         self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
     ) -> _Zone:
         parts: list[_Zone] = []
         current = qname
-        reply = await self._ask(current, rdtype, cd=True)
+        reply = await self._ask(current, rdtype)
         for _ in range(MAX_CNAME_HOPS + 1):
             msg = reply.message
             what = f"{_text(current)}/{dns.rdatatype.to_text(rdtype)}"
@@ -226,7 +239,7 @@ class DnssecProbe:
                 return _combine([*parts, _Zone(current, "indeterminate", reason="CNAME loop")])
             has_soa = any(r.rdtype == dns.rdatatype.SOA for r in msg.authority)
             if current != asked and rcode == dns.rcode.NOERROR and not has_soa:
-                reply = await self._ask(current, rdtype, cd=True)  # the server stopped at a CNAME
+                reply = await self._ask(current, rdtype)  # the server stopped at a CNAME
                 continue
             nxdomain = rcode == dns.rcode.NXDOMAIN
             parts.append(await self._check_denial(msg, current, rdtype, nxdomain=nxdomain))
@@ -329,7 +342,7 @@ class DnssecProbe:
     async def _delegation(self, parent: _Zone, child: dns.name.Name) -> _Zone | _NotACut:
         """Is ``child`` a secure cut, an insecure one, or no cut of ``parent``?"""
         what = f"DS {_text(child)}"
-        reply = await self._ask(child, dns.rdatatype.DS, cd=True)
+        reply = await self._ask(child, dns.rdatatype.DS)
         msg = reply.message
         if msg is None:
             return _Zone(
@@ -383,7 +396,7 @@ class DnssecProbe:
         """Fetch the DNSKEY RRset of ``name``; it must be signed by a key that
         ``trusted_by`` (DS digests or anchor keys) names."""
         what = f"DNSKEY {_text(name)}"
-        reply = await self._ask(name, dns.rdatatype.DNSKEY, cd=True)
+        reply = await self._ask(name, dns.rdatatype.DNSKEY)
         msg = reply.message
         if msg is None:
             return _Zone(name, "indeterminate", chain=parent.chain, reason=f"{what}: {reply.error}")
@@ -417,7 +430,8 @@ class DnssecProbe:
             return f"signed by {signers}, not by the zone {_text(zone.name)}"
         sigset = dns.rrset.from_rdata_list(sigs.name, sigs.ttl, own)
         try:
-            dns.dnssec.validate(rrset, sigset, {zone.name: zone.keys}, now=self._now)
+            now = self._clock().timestamp()
+            dns.dnssec.validate(rrset, sigset, {zone.name: zone.keys}, now=now)
         except dns.exception.ValidationFailure as exc:
             return f"no signature validates ({exc})"
         except (dns.exception.DNSException, ValueError) as exc:
@@ -448,71 +462,38 @@ class DnssecProbe:
 
     # -- transport -----------------------------------------------------------------
 
-    def _ask(
-        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, cd: bool
-    ) -> Coroutine[Any, Any, _Reply]:
-        key = (name, int(rdtype), cd)
-        return _memo(self._replies, key, lambda: self._query(name, rdtype, cd))
+    async def _ask(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> _Reply:
+        """The response to validate: the checks' own (DO set), again with CD on failure.
 
-    async def _query(
-        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, cd: bool
-    ) -> _Reply:
-        """One question to the resolvers in turn, DO set, TCP on TC; never raises for DNS."""
-        query = dns.message.make_query(name, rdtype, want_dnssec=True, payload=EDNS_PAYLOAD_BYTES)
-        query.flags = dns.flags.RD | dns.flags.AD | (dns.flags.CD if cd else 0)
-        error = "no nameserver"
-        per_server = max(self._timeout / len(self._nameservers), 0.2)
-        try:
-            async with asyncio.timeout(self._timeout):
-                for ip, port in self._nameservers:
-                    try:
-                        response, _tcp = await dns.asyncquery.udp_with_fallback(
-                            query, ip, timeout=per_server, port=port
-                        )
-                    except dns.exception.Timeout:
-                        error = f"{ip}:{port}: no answer within {per_server:g}s"
-                        continue
-                    except (dns.exception.DNSException, OSError, ValueError) as exc:
-                        error = f"{ip}:{port}: {type(exc).__name__}: {exc}"
-                        continue
-                    if len(response.answer) + len(response.authority) > MAX_RRSETS_PER_RESPONSE:
-                        error = f"{ip}:{port}: more than {MAX_RRSETS_PER_RESPONSE} RRsets"
-                        continue
-                    return _Reply(response)
-        except TimeoutError:
-            error = f"no answer within {self._timeout:g}s"
-        return _Reply(None, error)
+        A validating resolver answers SERVFAIL for data it finds bogus and
+        hands it over only with CD=1 (RFC 4035 §3.2.2); a non-validating one
+        answers alike either way, so the first question is the checks' own.
+        """
+        qname, qtype = _text(name), dns.rdatatype.to_text(rdtype)
+        asked = await self._client.exchange(qname, qtype)
+        if asked.rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            asked = await self._client.exchange(qname, qtype, cd=True)
+        message = asked.message()
+        if message is None:
+            return _Reply(None, asked.answer.error or asked.answer.status)
+        if len(message.answer) + len(message.authority) > MAX_RRSETS_PER_RESPONSE:
+            return _Reply(None, f"more than {MAX_RRSETS_PER_RESPONSE} RRsets")
+        return _Reply(message)
 
 
 # -- helpers -----------------------------------------------------------------------
 
 
 def _memo(
-    cache: dict[_K, asyncio.Task[_T]], key: _K, factory: Callable[[], Coroutine[Any, Any, _T]]
+    cache: TtlCache[_K, _T], key: _K, factory: Callable[[], Coroutine[Any, Any, _T]]
 ) -> Coroutine[Any, Any, _T]:
-    """Run ``factory()`` once per key as a task; every caller awaits the same result.
+    """Run ``factory()`` once per key; every caller at the time awaits the same result,
+    and later callers get it for :data:`DERIVED_TTL_S`."""
 
-    The task is shielded, so a cancelled caller does not cancel the work
-    that other callers wait for.
-    """
-    task = cache.get(key)
-    if task is None:
-        task = asyncio.get_running_loop().create_task(factory())
-        cache[key] = task
+    async def compute() -> tuple[_T, float]:
+        return await factory(), DERIVED_TTL_S
 
-    async def wait() -> _T:
-        return await asyncio.shield(task)
-
-    return wait()
-
-
-def _system_nameservers() -> list[tuple[str, int]]:
-    try:
-        servers = dns.resolver.Resolver().nameservers
-    except dns.resolver.NoResolverConfiguration:
-        return [("127.0.0.1", 53)]
-    out = [(str(s), 53) for s in servers if isinstance(s, str)]
-    return out[:MAX_NAMESERVERS] or [("127.0.0.1", 53)]
+    return cache.get(key, compute)
 
 
 def _find(

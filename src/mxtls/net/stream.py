@@ -26,7 +26,7 @@ from mxtls.models.observations import ConnectFailure
 __all__ = ["RECV_BUFFER_BYTES", "RawStream", "classify_error", "connect"]
 
 RECV_BUFFER_BYTES = 64 * 1024  # received but unread bytes held before reading pauses
-CLOSE_WAIT_SECONDS = 1.0  # bound on waiting for a graceful close
+CLOSE_WAIT_SECONDS = 0.5  # bound on waiting for the peer's FIN (about one long round trip)
 
 _REFUSED = {errno.ECONNREFUSED}
 _UNREACHABLE = {
@@ -189,17 +189,38 @@ class RawStream:
         await p.drain()
 
     async def aclose(self) -> None:
-        """Close the connection, waiting at most ``CLOSE_WAIT_SECONDS`` for the close to finish."""
-        if not self._transport.is_closing():
-            self._transport.close()
-        if self._protocol.eof:
+        """Close gracefully: send FIN, wait for the peer's, then close; never raises.
+
+        The peer's FIN (or its reset) is awaited at most ``CLOSE_WAIT_SECONDS``,
+        after which the connection is aborted.  Waiting for it means the peer
+        has let go of the connection when this returns, so a connection slot
+        given back afterwards is free on the server's side too
+        (:mod:`mxtls.net.politeness`).  Data still arriving is discarded.
+        """
+        transport, p = self._transport, self._protocol
+        if transport.is_closing():
             return
-        try:
-            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
-                while not self._protocol.eof:
-                    await self._protocol.wait_data()
-        except TimeoutError:
-            self._transport.abort()
+        if not p.eof:
+            try:
+                if not transport.can_write_eof():
+                    transport.close()
+                    return
+                transport.write_eof()
+                async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                    while not p.eof:
+                        self._discard()
+                        await p.wait_data()
+            except (TimeoutError, OSError, RuntimeError):
+                transport.abort()
+                return
+        transport.close()
+
+    def _discard(self) -> None:
+        p = self._protocol
+        p.buffer.clear()
+        if p.paused:
+            p.paused = False
+            self._transport.resume_reading()
 
     def abort(self) -> None:
         """Drop the connection at once (RST when data is unread)."""

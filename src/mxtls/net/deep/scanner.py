@@ -3,8 +3,9 @@
 Mail servers throttle scanners (testssl.sh #2089/#2098, sslyze #385,
 internet.nl #400), so the scan is built around a connection budget:
 
-* all probes share one semaphore of ``max_conns`` connections (default
-  ``config.limits.per_address_connections``);
+* all probes share one gate: the runtime's slots for the address (so the
+  cap holds across every check of the runtime), or a semaphore of
+  ``max_conns`` connections (default ``config.limits.per_address_connections``);
 * the first channel failure stops the whole scan: a 421, a refusal or an early
   close after earlier connections succeeded is recorded as ``throttled=True``;
   nothing is retried, probes not yet sent are skipped, and ``untested`` names
@@ -47,6 +48,7 @@ from mxtls.net.deep.enumerate import (
     probe_dh_bits,
 )
 from mxtls.net.deep.hello import SKIPPED, HelloResult, send_hello
+from mxtls.net.politeness import Gate
 from mxtls.protocol.tls_registry import CIPHER_SUITES, KeyExchange, TlsVersion
 
 DEEP_SCAN_TIME_FACTOR = 5  # the whole scan: at most 5 x timeouts.endpoint_total
@@ -69,7 +71,7 @@ class _Budget:
     ip: str
     port: int
     config: CheckConfig
-    semaphore: asyncio.Semaphore
+    gate: Gate
     connections: int = 0
     successes: int = 0
     stopped: bool = False
@@ -79,7 +81,7 @@ class _Budget:
     async def probe(self, payload: bytes, *, flight: bool = True) -> HelloResult:
         if self.stopped:
             return SKIPPED
-        async with self.semaphore:
+        async with self.gate:
             if self.stopped:
                 return SKIPPED
             self.connections += 1
@@ -120,16 +122,27 @@ class _Results:
 
 
 async def deep_scan_endpoint(
-    host: str, ip: str, port: int, config: CheckConfig, *, max_conns: int | None = None
+    host: str,
+    ip: str,
+    port: int,
+    config: CheckConfig,
+    *,
+    max_conns: int | None = None,
+    gate: Gate | None = None,
 ) -> DeepScanObservation:
     """Scan ``host`` at ``ip``:``port``: protocols, suites, groups, behaviours, certificates.
+
+    ``gate`` is held for each connection (the runtime's slots for ``ip``);
+    without one, at most ``max_conns`` connections are open at once.
 
     Never raises: failures, throttling and deadlines are recorded in the
     observation (``error``, ``throttled``, ``untested``, ``notes``).
     """
     started = time.monotonic()
-    limit = config.limits.per_address_connections if max_conns is None else max_conns
-    budget = _Budget(ip, port, config, asyncio.Semaphore(max(1, limit)))
+    if gate is None:
+        limit = config.limits.per_address_connections if max_conns is None else max_conns
+        gate = asyncio.Semaphore(max(1, limit))
+    budget = _Budget(ip, port, config, gate)
     sni = None if _is_ip_literal(host) else host
     results = _Results()
     deadline = config.timeouts.endpoint_total * DEEP_SCAN_TIME_FACTOR

@@ -22,6 +22,7 @@ from mxtls.net.deep.vulns.ccs import probe_ccs_injection
 from mxtls.net.deep.vulns.heartbleed import probe_heartbleed
 from mxtls.net.deep.vulns.injection import probe_starttls_injection
 from mxtls.net.deep.vulns.robot import probe_robot
+from mxtls.net.politeness import Gate
 
 __all__ = [
     "ProbeContext",
@@ -34,7 +35,7 @@ __all__ = [
 
 
 async def probe_vulnerabilities(
-    host: str, ip: str, port: int, config: CheckConfig
+    host: str, ip: str, port: int, config: CheckConfig, *, gate: Gate | None = None
 ) -> VulnObservation:
     """Run every vulnerability probe against one endpoint.
 
@@ -43,6 +44,8 @@ async def probe_vulnerabilities(
         ip: the address to connect to (a literal; no resolution happens here).
         port: the logical port (25, 465, 587); ``config.port_map`` may redirect it.
         config: timeouts, limits, EHLO name.
+        gate: held for each connection (the runtime's slots for ``ip``);
+            default a semaphore of ``config.limits.per_address_connections``.
 
     Returns:
         The observation of all probes.  Peer behaviour never raises; each probe
@@ -54,7 +57,7 @@ async def probe_vulnerabilities(
         ip=ip,
         port=port,
         config=config,
-        gate=asyncio.Semaphore(max(1, config.limits.per_address_connections)),
+        gate=gate or asyncio.Semaphore(max(1, config.limits.per_address_connections)),
     )
     async with asyncio.TaskGroup() as group:
         heartbleed = group.create_task(probe_heartbleed(ctx))

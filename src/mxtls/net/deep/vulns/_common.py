@@ -21,6 +21,7 @@ from mxtls.config import CheckConfig
 from mxtls.models.vulns import VulnProbe
 from mxtls.net.deep.channel import Channel, ChannelFailure, open_channel
 from mxtls.net.deep.hello import read_answer
+from mxtls.net.politeness import Gate
 from mxtls.net.tls import sni_for
 from mxtls.protocol.tls_registry import TlsVersion, version_label
 from mxtls.protocol.tls_wire import (
@@ -59,7 +60,7 @@ class ProbeContext:
     ip: str
     port: int
     config: CheckConfig
-    gate: asyncio.Semaphore
+    gate: Gate
     throttled: str | None = None
 
     @property
@@ -165,7 +166,8 @@ class ProbeRun:
             try:
                 yield opened
             finally:
-                opened.stream.abort()
+                # Graceful: the slot is given back once the server let go too.
+                await opened.aclose()
 
 
 @dataclass(frozen=True, slots=True)
