@@ -186,7 +186,7 @@ class _Relay:
             if not host.addresses:
                 why_not[host.name] = "no address (A/AAAA)"
             elif eps:
-                why_not[host.name] = "; ".join(f"{unreachable_reason(ep)} on {ep.ip}" for ep in eps)
+                why_not[host.name] = "; ".join(f"{unreachable_reason(ep)} ({ep.ip})" for ep in eps)
             else:
                 why_not[host.name] = "port 25 not probed"
         return cls(

@@ -77,6 +77,6 @@ def unreachable_reason(obs: EndpointObservation) -> str:
 
 
 def _reply(reply: SmtpReply) -> str:
-    text = quote(reply.text, 48)
+    text = quote(reply.text, 32)
     slow = " (throttling?)" if looks_throttled(reply) else ""
     return f'{reply.code} "{text}"{slow}' if text else f"{reply.code}{slow}"

@@ -16,16 +16,17 @@ from dataclasses import replace
 
 import click
 from rich.console import Console
-from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from mxtls.cli.options import FiniteFloatRange
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.run import check_domain
+from mxtls.lab.scenarios import SCENARIOS
 from mxtls.lab.world import Lab
+from mxtls.models.findings import Severity
 from mxtls.models.report import Report
 from mxtls.render.json import render_json
+from mxtls.render.layout import hanging, wrap
 from mxtls.render.text import render_text
 
 DEMO_DOMAINS = (
@@ -107,14 +108,11 @@ async def _demo(
     transcript: bool,
     console: Console,
 ) -> None:
+    if list_only:  # the table alone: no need to start the lab
+        for line in _list_lines(console):
+            console.print(line, soft_wrap=True)
+        return
     async with Lab() as lab:
-        if list_only:
-            table = Table("domain", "demonstrates", "expected findings", box=None)
-            for name in lab.domains:
-                sc = lab.scenario(name)
-                table.add_row(name, sc.description, ", ".join(sorted(sc.expected)) or "none")
-            console.print(table)
-            return
         unknown = [d for d in domains if d not in lab.domains]
         if unknown:
             raise click.UsageError(
@@ -144,10 +142,11 @@ async def _demo(
             return
         for name, report in zip(chosen, reports, strict=True):
             sc = lab.scenario(name)
-            console.print(Rule(f"{name} — {sc.description}"))
+            _heading(console, f"{name}: {sc.description}")
             render_text(report, console, transcript=transcript)
-        console.print(Rule("summary"))
-        console.print(_summary_table(lab, chosen, reports))
+        _heading(console, "summary")
+        for line in _summary_lines(console, chosen, reports):
+            console.print(line, soft_wrap=True)
         console.print(
             "\nTry it yourself while a lab runs (`mxtls lab` in another terminal):\n"
             "  mxtls check good.lab <flags printed by `mxtls lab`>\n"
@@ -155,21 +154,37 @@ async def _demo(
         )
 
 
-def _summary_table(lab: Lab, chosen: list[str], reports: list[Report]) -> Table:
-    table = Table("domain", "errors", "warnings", "info", "codes", box=None)
+def _heading(console: Console, title: str) -> None:
+    """A section title between reports: a rule line, then the wrapped title."""
+    console.print(Text("─" * console.width, style="dim"), soft_wrap=True)
+    for line in wrap(console, Text(title, style="bold"), console.width):
+        console.print(line, soft_wrap=True)
+
+
+def _list_lines(console: Console) -> list[Text]:
+    """Each lab domain, what it demonstrates, and the codes a checker must report."""
+    lines: list[Text] = []
+    for sc in SCENARIOS:
+        head = Text(sc.domain, style="bold")
+        lines += hanging(console, head, sc.description, console.width, column=24)
+        codes = ", ".join(sorted(sc.expected)) or "no findings"
+        lines += wrap(console, Text(f"expects: {codes}", style="dim"), console.width, indent=4)
+    return lines
+
+
+def _summary_lines(console: Console, chosen: list[str], reports: list[Report]) -> list[Text]:
+    lines: list[Text] = []
     for name, report in zip(chosen, reports, strict=True):
         s = report.summary
-        codes = sorted({f.code for f in report.findings})
+        codes = sorted({f.code for f in report.findings if f.severity is not Severity.INFO})
         style = "red" if s.errors else ("yellow" if s.warnings else "green")
-        table.add_row(
-            Text(name, style=style),
-            str(s.errors),
-            str(s.warnings),
-            str(s.infos),
-            ", ".join(codes) or "—",
-        )
-    del lab
-    return table
+        counts = f"{s.errors} error{'s' * (s.errors != 1)}, "
+        counts += f"{s.warnings} warning{'s' * (s.warnings != 1)}, {s.infos} info"
+        body = Text(counts)
+        if codes:
+            body.append(": " + ", ".join(codes), style="dim")
+        lines += hanging(console, Text(name, style=style), body, console.width, column=24)
+    return lines
 
 
 @click.command()

@@ -74,7 +74,7 @@ def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _report_options(fn: Callable[..., None]) -> Callable[..., None]:
-    """How a report is judged and shown: --fail-on, --transcript, --no-color."""
+    """How a report is judged and shown: --fail-on, --transcript, --verbose, --no-color."""
     options = [
         click.option(
             "--fail-on",
@@ -84,6 +84,12 @@ def _report_options(fn: Callable[..., None]) -> Callable[..., None]:
             help="Exit 1 when a finding of this severity or worse exists.",
         ),
         click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines)."),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="List every info finding (one line per code otherwise) and endpoint timings.",
+        ),
         click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
     ]
     for option in reversed(options):
@@ -327,9 +333,11 @@ def schema() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point."""
     from mxtls.cli.demo import demo, lab
+    from mxtls.cli.explain import explain
     from mxtls.cli.generate import generate
 
     cli.add_command(demo)
     cli.add_command(lab)
     cli.add_command(generate)
+    cli.add_command(explain)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mxtls")

@@ -198,7 +198,9 @@ def render(report: Report, fmt: str, *, fail_on: Severity = Severity.ERROR) -> s
     return str(renderer(report))
 
 
-def render_text_document(report: Report, *, transcript: bool = False, width: int = 100) -> str:
+def render_text_document(
+    report: Report, *, transcript: bool = False, verbose: bool = False, width: int = 100
+) -> str:
     """The terminal report as plain text (for ``--format text --output FILE``)."""
     import io
 
@@ -206,18 +208,20 @@ def render_text_document(report: Report, *, transcript: bool = False, width: int
 
     buf = io.StringIO()
     console = Console(file=buf, width=width, no_color=True, highlight=False, emoji=False)
-    print_text(report, console, transcript=transcript)
+    print_text(report, console, transcript=transcript, verbose=verbose)
     return buf.getvalue()
 
 
-def print_text(report: Report, console: Any, *, transcript: bool = False) -> None:
+def print_text(
+    report: Report, console: Any, *, transcript: bool = False, verbose: bool = False
+) -> None:
     """The terminal report, then its grade line."""
     from rich.text import Text
 
     from mxtls.render.text import render_text
     from mxtls.render.view import grade_line
 
-    render_text(report, console, transcript=transcript)
+    render_text(report, console, transcript=transcript, verbose=verbose)
     console.print(Text(grade_line(report), style="bold"))
 
 
@@ -234,13 +238,15 @@ def emit_report(
     if path is not None and str(path) == "-":
         path = None
     transcript = bool(opts.get("transcript"))
+    verbose = bool(opts.get("verbose"))
     if fmt == "text" and path is None:
         from rich.console import Console
 
-        print_text(report, Console(no_color=no_color, highlight=False), transcript=transcript)
+        console = Console(no_color=no_color, highlight=False)
+        print_text(report, console, transcript=transcript, verbose=verbose)
         return
     if fmt == "text":
-        text = render_text_document(report, transcript=transcript)
+        text = render_text_document(report, transcript=transcript, verbose=verbose)
     else:
         text = render(report, fmt, fail_on=fail_on)
     deliver(text, path)

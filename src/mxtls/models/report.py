@@ -25,8 +25,21 @@ class _Model(BaseModel):
     )
 
 
+class DeepSkip(_Model):
+    """An endpoint the deep scan was asked to scan but could not, and why.
+
+    ``reason`` names the step that failed (no TCP connection, no 220
+    banner, STARTTLS not offered or refused, throttled).
+    """
+
+    host: str
+    ip: str
+    port: int
+    reason: str
+
+
 class HostReport(_Model):
-    """One MX host: what DNS said about it and every endpoint probed on it."""
+    """One host (an MX host, a submission server or a named server) and its endpoints."""
 
     name: str
     preference: int
@@ -37,6 +50,32 @@ class HostReport(_Model):
     dns: MxHost
     endpoints: list[EndpointObservation] = Field(default_factory=list)
     deep: list[DeepScan] = Field(default_factory=list)
+    deep_skipped: list[DeepSkip] = Field(default_factory=list)
+
+
+SubmissionService = Literal["submissions", "submission"]
+
+
+class SrvTarget(_Model):
+    """One RFC 6186 SRV record: ``_submissions._tcp`` (implicit TLS) or ``_submission._tcp``.
+
+    A ``target`` of ``.`` means the service is deliberately not offered
+    (RFC 6186 §3.4 / RFC 2782).
+    """
+
+    service: SubmissionService
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
+class SubmissionReport(_Model):
+    """The domain's submission service as its SRV records name it, and what was seen there."""
+
+    srv: list[DnsAnswer] = Field(default_factory=list)
+    targets: list[SrvTarget] = Field(default_factory=list)
+    hosts: list[HostReport] = Field(default_factory=list)
 
 
 class Summary(_Model):
@@ -64,10 +103,16 @@ class RunSettings(_Model):
 
 
 class Report(_Model):
-    """Result of checking one domain."""
+    """Result of checking one domain (``kind`` domain) or named servers (``servers``).
+
+    ``hosts`` are the MX hosts of a domain, or the servers named by the
+    user; ``submission`` is the domain's RFC 6186 submission service.
+    ``host`` is the kind of the former ``scan-host`` reports, kept so stored
+    documents still load.
+    """
 
     schema_: Literal["mxtls/1"] = Field(default="mxtls/1", alias="schema")
-    kind: Literal["domain", "host"] = "domain"
+    kind: Literal["domain", "servers", "host"] = "domain"
     domain: str
     input: str
     checked_at: datetime
@@ -79,6 +124,7 @@ class Report(_Model):
     mx: DnsAnswer
     null_mx: bool
     hosts: list[HostReport]
+    submission: SubmissionReport | None = None
     mta_sts: MtaStsObservation | None = None
     tls_rpt: TlsRptObservation | None = None
     dnssec: list[DnssecResult] = Field(default_factory=list)

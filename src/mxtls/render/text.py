@@ -1,61 +1,126 @@
-"""Terminal rendering with rich: a table per MX host, then findings by severity.
+"""Terminal rendering: verdict, policies, hosts, findings with what to do.
 
-Colour follows rich's detection (off when not a terminal, off with NO_COLOR).
-The renderer only renders: every verdict shown comes from ``report.findings``.
+Readable at 80 columns (a pipe, a CI log, an e-mail) as in a wide
+terminal: every line is laid out by :mod:`mxtls.render.layout`, which wraps
+and stacks but never cuts an address, a host name, a cipher, a code or a
+digest.  The same finding at several endpoints of a host is one entry that
+lists the endpoints (the JSON keeps one finding per target); info findings
+are one line per code unless ``verbose``; every warning and error carries
+its one-line hint from :mod:`mxtls.checks.explain`.
+
+Colour follows rich's detection (off when not a terminal, off with
+NO_COLOR).  The renderer only renders: every verdict shown comes from the
+report.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
+from mxtls.checks.explain import hint
 from mxtls.models.findings import Finding, Severity
-from mxtls.models.observations import EndpointObservation
-from mxtls.models.report import HostReport, Report
-from mxtls.render.deep import render_deep
+from mxtls.models.report import Report
+from mxtls.render.hosts import render_host, transcript
+from mxtls.render.layout import hanging, wrap
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+SEVERITY_TITLE = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
+MAX_INFO_TARGETS = 4  # targets named on an info summary line before "+N more"
+VERDICT_COLUMN = 25  # where the verdict text starts (after "  opportunistic senders  ")
+POLICY_COLUMN = 11  # where a policy line's text starts (after "  MTA-STS  ")
 
 
-def render_text(report: Report, console: Console, *, transcript: bool = False) -> None:
-    """Print ``report`` for a person."""
-    console.print(_headline(report))
+@dataclass(frozen=True, slots=True)
+class TextOptions:
+    """What the text report shows.
+
+    Attributes:
+        transcript: the SMTP dialogue of every endpoint.
+        verbose: every info finding and per-endpoint timings.
+        timings: the run's duration in the headline (golden tests turn it off).
+    """
+
+    transcript: bool = False
+    verbose: bool = False
+    timings: bool = True
+
+
+def render_text(
+    report: Report,
+    console: Console,
+    *,
+    transcript: bool = False,
+    verbose: bool = False,
+    timings: bool = True,
+) -> None:
+    """Print ``report`` for a person, at the console's width."""
+    options = TextOptions(transcript=transcript, verbose=verbose, timings=timings)
+    for line in report_lines(report, console, options):
+        console.print(line, soft_wrap=True)
+
+
+def report_lines(report: Report, console: Console, options: TextOptions) -> list[Text]:
+    """The report as lines that fit ``console.width``."""
+    width = console.width
+    out = headline(console, report, width, options)
     if report.verdict.senders:
-        console.print(_verdict_block(report))
+        out += [Text(""), *verdict_lines(console, report, width)]
     if report.kind == "domain" and not report.null_mx:
-        console.print(_policy_block(report))
+        out += policy_lines(console, report, width)
     if report.null_mx:
-        console.print("  null MX (RFC 7505): this domain accepts no mail; nothing was probed.")
+        out += wrap(
+            console,
+            "null MX (RFC 7505): this domain accepts no mail; nothing was probed.",
+            width,
+            indent=2,
+        )
     for host in report.hosts:
-        console.print(_host_block(host, report.checked_at, report.kind))
-        if transcript:
+        out.append(Text(""))
+        out += render_host(
+            console,
+            host,
+            width,
+            report.checked_at,
+            title=_host_title(report, host.preference, host.implicit),
+            verbose=options.verbose,
+        )
+        if options.transcript:
             for ep in host.endpoints:
-                console.print(_transcript(ep))
-    console.print(_findings_block(report.findings))
+                out += transcript(console, ep, width)
+    out += submission_lines(console, report, width, options)
+    out += finding_lines(console, report.findings, width, verbose=options.verbose)
     if report.internal_errors:
-        console.print(Text("Internal errors (please report them):", style="bold red"))
+        out += [Text(""), Text("Internal errors (please report them):", style="bold red")]
         for line in report.internal_errors:
-            console.print(Text("  " + line.splitlines()[0]))
-    console.print(_result_line(report))
+            out += wrap(console, line.splitlines()[0], width, indent=2)
+    out.append(Text(""))
+    out += legend_lines(console, report, width, options)
+    out.append(result_line(report))
+    return out
 
 
-def _headline(report: Report) -> Text:
+def headline(console: Console, report: Report, width: int, options: TextOptions) -> list[Text]:
+    """``good.lab — 2 MX hosts, 3 endpoints (3 with TLS), 0.21 s``."""
     s = report.summary
     text = Text()
     text.append(report.domain, style="bold")
     if report.input.strip().rstrip(".").lower() != report.domain:
         text.append(f" ({report.input})")
-    what = "host scan" if report.kind == "host" else f"{s.hosts} MX host{'s' * (s.hosts != 1)}"
+    if report.kind == "domain":
+        what = f"{s.hosts} MX host{'s' * (s.hosts != 1)}"
+    else:
+        what = f"{s.hosts} server{'s' * (s.hosts != 1)}"
     text.append(
-        f" — {what}, {s.endpoints} endpoint"
-        f"{'s' * (s.endpoints != 1)} ({s.endpoints_with_tls} with TLS), "
-        f"{report.duration_ms / 1000:.2f} s"
+        f" — {what}, {s.endpoints} endpoint{'s' * (s.endpoints != 1)} "
+        f"({s.endpoints_with_tls} with TLS)"
     )
-    return text
+    if options.timings:
+        text.append(f", {report.duration_ms / 1000:.2f} s")
+    return wrap(console, text, width)
 
 
 _SENDER_LABEL = {
@@ -68,199 +133,209 @@ _OUTCOME_STYLE = {
     "delivers_partly": "yellow",
     "refuses": "bold red",
     "not_applicable": "dim",
-    "unreachable": "red",
+    "unreachable": "bold red",
+    "not_tested": "yellow",
 }
 
 
-def _verdict_block(report: Report) -> RenderableType:
-    """One line per sender kind: will it deliver, and how."""
-    lines: list[Text] = []
+def verdict_lines(console: Console, report: Report, width: int) -> list[Text]:
+    """One entry per sender kind; the MX hosts it does not deliver to, with why."""
+    title = Text("Delivery verdict", style="bold")
+    title.append("  the relay path: MX hosts on port 25", style="dim")
+    out = wrap(console, title, width)
     for sv in report.verdict.senders:
-        line = Text("  ")
-        line.append(f"{_SENDER_LABEL[sv.sender]:<22}", style="bold")
-        line.append(sv.summary, style=_OUTCOME_STYLE[sv.outcome])
-        if sv.applies and sv.sender != "opportunistic":
-            line.append(f"  [{sv.policy}]", style="dim")
-        lines.append(line)
-    return Group(*lines)
+        body = Text(sv.summary, style=_OUTCOME_STYLE[sv.outcome])
+        if sv.applies and sv.sender != "opportunistic" and sv.policy:
+            body.append(f" [{sv.policy}]", style="dim")
+        for mx in sv.mx:
+            if not mx.delivers:
+                body.append(f"\n{mx.host}: {mx.reason}", style="dim")
+        label = Text(_SENDER_LABEL[sv.sender], style="bold")
+        out += hanging(console, label, body, width, indent=2, column=VERDICT_COLUMN)
+    return out
 
 
-def _policy_block(report: Report) -> RenderableType:
-    """What the domain publishes against downgrades: MTA-STS, TLS-RPT, DNSSEC, DANE."""
-    lines: list[Text] = [Text("")]
+def policy_lines(console: Console, report: Report, width: int) -> list[Text]:
+    """What the domain publishes against downgrades: MTA-STS, TLS-RPT, DNSSEC, TLSA."""
+    rows: list[tuple[str, Text]] = []
     sts = report.mta_sts
     if sts is not None:
         if sts.mode is not None:
             text = (
-                f"MTA-STS  {sts.mode}, id {sts.record_id}, max_age {sts.max_age}, "
-                f"mx {', '.join(sts.mx_patterns) or '—'}"
+                f"{sts.mode}, id {sts.record_id}, max_age {sts.max_age}; "
+                f"mx {', '.join(sts.mx_patterns) or 'none'}"
             )
         elif sts.record is not None:
-            text = f"MTA-STS  record {sts.record!r}, policy not usable"
+            text = f"record {sts.record!r}, policy not usable"
         else:
-            text = f"MTA-STS  none ({sts.txt.status})"
-        lines.append(Text("  " + text, style="dim"))
+            text = f"none (_mta-sts.{report.domain}: {sts.txt.status})"
+        rows.append(("MTA-STS", Text(text)))
     rpt = report.tls_rpt
     if rpt is not None:
-        text = f"TLS-RPT  rua {', '.join(rpt.rua)}" if rpt.rua else "TLS-RPT  none or invalid"
-        lines.append(Text("  " + text, style="dim"))
-    statuses = {f"{r.qname}/{r.rdtype}": r.status for r in report.dnssec}
-    if statuses:
-        mode = report.dnssec[0].mode
-        shown = ", ".join(f"{k} {v}" for k, v in statuses.items())
-        lines.append(Text(f"  DNSSEC   ({mode}) {shown}", style="dim"))
+        text = f"rua {', '.join(rpt.rua)}" if rpt.rua else "none or invalid"
+        rows.append(("TLS-RPT", Text(text)))
+    if report.dnssec:
+        by_status: dict[str, list[str]] = defaultdict(list)
+        for r in report.dnssec:
+            by_status[r.status].append(f"{r.qname} {r.rdtype}")
+        how = (
+            "validated by mxtls from its trust anchor"
+            if report.dnssec[0].mode == "validate"
+            else "as the resolver's AD bit says"
+        )
+        text = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
+        rows.append(("DNSSEC", Text(f"{text} ({how})")))
+    out: list[Text] = []
+    for label, body in rows:
+        out += hanging(console, label, body, width, indent=2, column=POLICY_COLUMN)
     if report.dane is not None:
         for lk in report.dane.lookups:
             if not lk.records:
                 continue
-            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "?")
-            lines.append(
-                Text(
-                    f"  TLSA     {lk.qname} ({status}): {'; '.join(lk.records)[:120]}", style="dim"
-                )
-            )
-    return Group(*lines)
+            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "unknown")
+            body = Text(f"{lk.qname} (DNSSEC {status})")
+            out += hanging(console, "TLSA", body, width, indent=2, column=POLICY_COLUMN)
+            for record in lk.records:
+                out += wrap(console, Text(record, style="dim"), width, indent=4)
+    if not out:
+        return []
+    return [Text(""), Text("Policies against downgrade", style="bold"), *out]
 
 
-def _host_block(host: HostReport, now: datetime, kind: str = "domain") -> RenderableType:
-    title = Text()
-    if kind == "host":
-        title.append("\nhost ", style="dim")
-    else:
-        title.append("\nMX ", style="dim")
-        title.append(f"{host.preference} " if not host.implicit else "(implicit) ", style="dim")
-    title.append(host.name, style="bold")
-    if host.cname_target:
-        title.append(f" → CNAME {host.cname_target}", style="yellow")
-    title.append(f"  {', '.join(host.addresses) or 'no address'}", style="dim")
-    if not host.endpoints:
-        return title
-    table = Table(box=None, padding=(0, 1, 0, 0), header_style="bold dim", show_edge=False)
-    table.add_column("endpoint", no_wrap=True)
-    table.add_column("banner", no_wrap=True)
-    table.add_column("TLS via", no_wrap=True)
-    table.add_column("version", no_wrap=True)
-    table.add_column("cipher", no_wrap=True, overflow="ellipsis", max_width=28)
-    table.add_column("cert", no_wrap=True, justify="right")
-    table.add_column("time", no_wrap=True, justify="right")
-    for ep in host.endpoints:
-        table.add_row(*_endpoint_row(ep, now))
-    return Group(title, table, *_certificates(host, now), *(render_deep(d) for d in host.deep))
-
-
-def _address(ep: EndpointObservation) -> str:
-    ip = f"[{ep.ip}]" if ":" in ep.ip else ep.ip
-    return f"{ip}:{ep.port}"
-
-
-def _endpoint_row(ep: EndpointObservation, now: datetime) -> list[str | Text]:
-    if ep.connect_failure is not None:
-        failed = Text(f"connect {ep.connect_failure.kind}", style="red")
-        return [_address(ep), failed, "", "", "", "", _ms(ep)]
-    banner = Text(str(ep.banner.code)) if ep.banner else Text("—", style="red")
-    if ep.banner and ep.banner.code != 220:
-        banner.stylize("red")
-    if ep.tls_mode == "implicit":
-        via = Text("implicit")
-    elif ep.starttls_offered is None:
-        via = Text("?", style="dim")
-    elif not ep.starttls_offered:
-        via = Text("absent", style="red")
-    elif ep.starttls_reply is not None and ep.starttls_reply.code != 220:
-        via = Text(f"refused {ep.starttls_reply.code}", style="red")
-    else:
-        via = Text("STARTTLS")
-    hs = ep.handshake
-    if hs is None:
-        reason = ep.handshake_error or (
-            f"stopped at {ep.stopped_at}: {ep.stop_reason}" if ep.stopped_at else "no TLS"
+def submission_lines(
+    console: Console, report: Report, width: int, options: TextOptions
+) -> list[Text]:
+    """The domain's submission service (RFC 6186 SRV) and the hosts it names."""
+    sub = report.submission
+    if sub is None:
+        return []
+    title = Text("Submission", style="bold")
+    title.append("  for mail clients, as RFC 6186 SRV records name it", style="dim")
+    out = [Text(""), *wrap(console, title, width)]
+    if not sub.targets:
+        names = f"_submissions._tcp.{report.domain}, _submission._tcp.{report.domain}"
+        out += wrap(console, f"no SRV record ({names})", width, indent=2)
+    for t in sub.targets:
+        label = f"_{t.service}._tcp"
+        what = "not offered (target '.')" if t.target == "." else f"{t.target}:{t.port}"
+        tls = "implicit TLS" if t.service == "submissions" else "STARTTLS"
+        body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
+        out += hanging(console, label, body, width, indent=2, column=21)
+    for host in sub.hosts:
+        out.append(Text(""))
+        out += render_host(
+            console, host, width, report.checked_at, title="host", verbose=options.verbose
         )
-        return [_address(ep), banner, via, Text(reason[:40], "red"), "", "", _ms(ep)]
-    days = Text("")
-    if hs.chain:
-        days = _days_left(hs.chain[0].not_after, now)
-    return [_address(ep), banner, via, hs.version, hs.cipher, days, _ms(ep)]
+    return out
 
 
-def _certificates(host: HostReport, now: datetime) -> list[Text]:
-    """One line per distinct leaf certificate seen on the host."""
-    seen: dict[str, list[str]] = {}
-    leaves = {}
-    for ep in host.endpoints:
-        if ep.handshake and ep.handshake.chain:
-            leaf = ep.handshake.chain[0]
-            seen.setdefault(leaf.sha256_fingerprint, []).append(_address(ep))
-            leaves[leaf.sha256_fingerprint] = (leaf, len(ep.handshake.chain))
-    lines = []
-    for fp, where in seen.items():
-        leaf, length = leaves[fp]
-        names = ", ".join(leaf.sans[:4]) or (leaf.common_name or leaf.subject)
-        if len(leaf.sans) > 4:
-            names += f" (+{len(leaf.sans) - 4})"
-        line = Text("  cert ", style="dim")
-        line.append(names, style="bold")
-        line.append(f" · {leaf.key_type} {leaf.key_bits} · {leaf.signature_algorithm}")
-        line.append(f"\n       valid {leaf.not_before:%Y-%m-%d} → {leaf.not_after:%Y-%m-%d} (")
-        line.append_text(_days_left(leaf.not_after, now))
-        line.append(f") · chain of {length} · sha256 {fp[:12]}…")
-        line.append(f"\n       issuer {leaf.issuer}", style="dim")
-        if len(seen) > 1:
-            line.append(f"\n       on {', '.join(where)}", style="dim")
-        lines.append(line)
-    return lines
+def _host_title(report: Report, preference: int, implicit: bool) -> str:
+    if report.kind != "domain":
+        return "server"
+    return "MX (implicit)" if implicit else f"MX {preference}"
 
 
-def _days_left(not_after: datetime, now: datetime) -> Text:
-    """``89 d`` (yellow within 30 days) or a red ``expired``."""
-    seconds = (not_after - now).total_seconds()
-    if seconds < 0:
-        return Text("expired", style="red")
-    days = int(seconds // 86400)
-    return Text(f"{days} d", style="yellow" if days < 30 else "")
+def _host_of(target: str) -> str:
+    return target.partition("[")[0]
 
 
-def _ms(ep: EndpointObservation) -> str:
-    total = ep.timings_ms.get("total")
-    return f"{total:.0f} ms" if total is not None else ""
+def _where(target: str) -> str:
+    """``192.0.2.1:25`` from ``mx[192.0.2.1]:25`` (the host is printed once)."""
+    host, bracket, rest = target.partition("[")
+    if not bracket:
+        return ""
+    ip, _, port = rest.partition("]")
+    return f"[{ip}]{port}" if ":" in ip else f"{ip}{port}"
 
 
-def _transcript(ep: EndpointObservation) -> RenderableType:
-    lines = [Text(f"\n  {ep.host}[{ep.ip}]:{ep.port} transcript", style="bold dim")]
-    for line in ep.transcript:
-        style = {"C": "green", "S": "", "T": "magenta"}[line.dir]
-        lines.append(Text(f"  {line.t_ms:8.1f} ms {line.dir}: {line.text}", style=style))
-    return Group(*lines)
+def _message(f: Finding) -> str:
+    return f.message.removeprefix(f"{f.target}: ")
 
 
-def _findings_block(findings: list[Finding]) -> RenderableType:
+def finding_lines(
+    console: Console, findings: list[Finding], width: int, *, verbose: bool = False
+) -> list[Text]:
+    """Errors and warnings, grouped by code and host, each with what to do."""
     if not findings:
-        return Text("\nNo findings.", style="green")
-    parts: list[RenderableType] = [Text("\nFindings", style="bold")]
-    for sev in SEVERITY_ORDER:
+        return [Text(""), Text("No findings.", style="green")]
+    out: list[Text] = []
+    for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
         group = [f for f in findings if f.severity == sev]
         if not group:
             continue
-        parts.append(Text(f"  {sev.value.upper()} ({len(group)})", style=SEVERITY_STYLE[sev]))
+        if sev is Severity.INFO and not verbose:
+            out += [Text(""), *_info_summary(console, group, width)]
+            continue
+        out.append(Text(""))
+        out.append(Text(f"{SEVERITY_TITLE[sev]} ({len(group)})", style=SEVERITY_STYLE[sev]))
+        by_code: dict[str, list[Finding]] = defaultdict(list)
         for f in group:
-            line = Text("    ")
-            line.append(f.code, style=SEVERITY_STYLE[sev])
-            if f.message.startswith(f.target):
-                line.append(f"  {f.message}")
-            else:
-                line.append(f"  {f.target}", style="dim")
-                line.append(f": {f.message}")
-            parts.append(line)
-    return Group(*parts)
+            by_code[f.code].append(f)
+        for code, items in by_code.items():
+            out += _code_block(console, code, items, sev, width)
+    return out
 
 
-def _result_line(report: Report) -> Text:
+def _code_block(
+    console: Console, code: str, items: list[Finding], sev: Severity, width: int
+) -> list[Text]:
+    out = wrap(console, Text(code, style=SEVERITY_STYLE[sev]), width, indent=2)
+    merged: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in items:
+        merged[(_host_of(f.target), _message(f))].append(_where(f.target))
+    for (host, message), places in merged.items():
+        where = Text(host, style="bold")
+        endpoints = [p for p in places if p]
+        if endpoints:
+            where.append("  " + ", ".join(endpoints))
+        out += wrap(console, where, width, indent=4)
+        out += wrap(console, message, width, indent=6)
+    what = hint(code) if sev is not Severity.INFO else None
+    if what:
+        out += hanging(console, Text("→", style="green"), Text(what), width, indent=4, column=6)
+    return out
+
+
+def _info_summary(console: Console, group: list[Finding], width: int) -> list[Text]:
+    title = Text(f"{SEVERITY_TITLE[Severity.INFO]} ({len(group)})", style="cyan")
+    title.append("  one line per code; -v lists each", style="dim")
+    out = wrap(console, title, width)
+    by_code: dict[str, list[str]] = defaultdict(list)
+    for f in group:
+        host = _host_of(f.target)
+        if host not in by_code[f.code]:
+            by_code[f.code].append(host)
+    for code, hosts in by_code.items():
+        shown = ", ".join(hosts[:MAX_INFO_TARGETS])
+        if len(hosts) > MAX_INFO_TARGETS:
+            shown += f" (+{len(hosts) - MAX_INFO_TARGETS} more)"
+        out += hanging(console, Text(code, style="cyan"), Text(shown, style="dim"), width, indent=2)
+    return out
+
+
+def legend_lines(console: Console, report: Report, width: int, options: TextOptions) -> list[Text]:
+    """A short legend for the symbols this report uses."""
+    entries = [
+        "→ in an endpoint line: what the session negotiated (TLS version and cipher)",
+        "→ under a finding: what to do; `mxtls explain CODE` says why and how, per MTA",
+    ]
+    if any(f.severity is Severity.INFO for f in report.findings) and not options.verbose:
+        entries.append("Info: facts worth knowing, not faults; -v shows each one")
+    out = [Text("Legend", style="dim")]
+    for entry in entries:
+        out += wrap(console, Text(entry, style="dim"), width, indent=2)
+    return out
+
+
+def result_line(report: Report) -> Text:
+    """``1 error, 2 warnings, 5 info``."""
     s = report.summary
     style = "bold red" if s.errors else ("yellow" if s.warnings else "bold green")
     return Text(
-        f"\n{_plural(s.errors, 'error')}, {_plural(s.warnings, 'warning')}, {s.infos} info",
+        f"{_plural(s.errors, 'error')}, {_plural(s.warnings, 'warning')}, {s.infos} info",
         style=style,
     )
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+    return f"{n} {word}{'s' * (n != 1)}"

@@ -1,0 +1,162 @@
+"""Terminal rendering of hosts: one line per endpoint, one block per certificate.
+
+Endpoints are lines, not table rows: the address is the label and what the
+session showed wraps beside it (or under it, for a long IPv6 address), so
+an 80-column pipe shows every address, port and cipher whole.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Console
+from rich.text import Text
+
+from mxtls.checks.delivery import plaintext_only_reason
+from mxtls.checks.reach import session_ready, unreachable_reason
+from mxtls.models.observations import CertificateInfo, EndpointObservation
+from mxtls.models.report import HostReport
+from mxtls.render.deep import render_deep
+from mxtls.render.layout import hanging, wrap
+
+MAX_ADDRESS_COLUMN = 42  # a wider address pushes the details under it
+MAX_NAMES_SHOWN = 8  # certificate SANs listed before "+N more (see --json)"
+
+
+def address(ep: EndpointObservation) -> str:
+    """``192.0.2.1:25`` or ``[2001:db8::1]:25`` (the logical port)."""
+    ip = f"[{ep.ip}]" if ":" in ep.ip else ep.ip
+    return f"{ip}:{ep.port}"
+
+
+def render_host(
+    console: Console,
+    host: HostReport,
+    width: int,
+    now: datetime,
+    *,
+    title: str,
+    verbose: bool = False,
+) -> list[Text]:
+    """The host's title line, its endpoints, its certificates and deep scans."""
+    head = Text()
+    head.append(title + " ", style="dim")
+    head.append(host.name, style="bold")
+    if host.cname_target:
+        head.append(f" → CNAME {host.cname_target}", style="yellow")
+    addresses = ", ".join(host.addresses) or "no address"
+    lines = hanging(console, head, Text(addresses, style="dim"), width)
+    if not host.endpoints:
+        return lines
+    column = min(max(len(address(ep)) for ep in host.endpoints) + 4, MAX_ADDRESS_COLUMN)
+    for ep in host.endpoints:
+        label = Text(address(ep))
+        lines += hanging(
+            console, label, endpoint_summary(ep, verbose), width, indent=2, column=column
+        )
+    lines += certificates(console, host, width, now)
+    for skip in host.deep_skipped:
+        lines += wrap(
+            console,
+            Text(f"deep scan {address_of(skip.ip, skip.port)} not run: {skip.reason}", "yellow"),
+            width,
+            indent=2,
+        )
+    for scan in host.deep:
+        lines += render_deep(console, scan, width)
+    return lines
+
+
+def address_of(ip: str, port: int) -> str:
+    """``ip:port`` with brackets for IPv6."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def endpoint_summary(ep: EndpointObservation, verbose: bool = False) -> Text:
+    """What one session showed, in a few words (red where it failed)."""
+    text = Text()
+    if not session_ready(ep) and not (ep.tls_mode == "implicit" and ep.handshake):
+        if ep.connect_failure is not None and ep.optional:
+            text.append(f"closed ({unreachable_reason(ep)})", style="dim")
+        else:
+            text.append(unreachable_reason(ep), style="red")
+    elif ep.tls_mode == "implicit":
+        text.append("implicit TLS")
+    else:
+        plain = plaintext_only_reason(ep)
+        if plain is not None or ep.handshake is None:
+            text.append(plain or _stopped(ep), style="red")
+            text.append(" → plaintext" if plain else "", style="red")
+        else:
+            text.append("STARTTLS")
+        if ep.ehlo is not None and ep.ehlo.command == "HELO":
+            text.append(" (HELO only, no ESMTP)", style="yellow")
+    hs = ep.handshake
+    if hs is not None:
+        text.append(f" → {hs.version} {hs.cipher}")
+        if hs.group:
+            text.append(f" ({hs.group})", style="dim")
+    elif ep.tls_mode == "implicit" and session_ready(ep):
+        text.append(" → no TLS", style="red")
+    if verbose and "total" in ep.timings_ms:
+        text.append(f"  {ep.timings_ms['total']:.0f} ms", style="dim")
+    if ep.stopped_at and hs is not None and ep.stop_reason not in (None, "internal"):
+        text.append(f"; stopped at {ep.stopped_at} ({ep.stop_reason})", style="yellow")
+    return text
+
+
+def _stopped(ep: EndpointObservation) -> str:
+    if ep.stopped_at:
+        return f"stopped at {ep.stopped_at} ({ep.stop_reason})"
+    return "no TLS"
+
+
+def certificates(console: Console, host: HostReport, width: int, now: datetime) -> list[Text]:
+    """One block per distinct leaf seen on the host (and where, when several)."""
+    where: dict[str, list[str]] = {}
+    leaves: dict[str, tuple[CertificateInfo, int]] = {}
+    for ep in host.endpoints:
+        if ep.handshake and ep.handshake.chain:
+            leaf = ep.handshake.chain[0]
+            where.setdefault(leaf.sha256_fingerprint, []).append(address(ep))
+            leaves[leaf.sha256_fingerprint] = (leaf, len(ep.handshake.chain))
+    lines: list[Text] = []
+    for fp, (leaf, length) in leaves.items():
+        names = leaf.sans[:MAX_NAMES_SHOWN] or [leaf.common_name or leaf.subject]
+        shown = ", ".join(names)
+        if len(leaf.sans) > MAX_NAMES_SHOWN:
+            shown += f" (+{len(leaf.sans) - MAX_NAMES_SHOWN} more, see --json)"
+        head = Text("certificate ", style="dim")
+        head.append(shown, style="bold")
+        head.append(f" ({leaf.key_type} {leaf.key_bits}, {leaf.signature_algorithm})")
+        lines += wrap(console, head, width, indent=2)
+        valid = Text(f"valid {leaf.not_before:%Y-%m-%d} → {leaf.not_after:%Y-%m-%d}, ")
+        valid.append_text(days_left(leaf.not_after, now))
+        valid.append(f"; chain of {length} certificate{'s' * (length != 1)} as sent")
+        lines += wrap(console, valid, width, indent=4)
+        lines += wrap(console, Text(f"issuer {leaf.issuer}", style="dim"), width, indent=4)
+        lines += wrap(console, Text(f"sha256 {fp}", style="dim"), width, indent=4)
+        if len(leaves) > 1:
+            lines += wrap(console, Text(f"on {', '.join(where[fp])}", style="dim"), width, indent=4)
+    return lines
+
+
+def days_left(not_after: datetime, now: datetime) -> Text:
+    """``89 days left`` (yellow within 30 days) or a red ``EXPIRED n days ago``."""
+    seconds = (not_after - now).total_seconds()
+    if seconds < 0:
+        ago = int(-seconds // 86400)
+        return Text(f"EXPIRED {ago} day{'s' * (ago != 1)} ago", style="bold red")
+    days = int(seconds // 86400)
+    return Text(f"{days} day{'s' * (days != 1)} left", style="yellow" if days < 30 else "")
+
+
+def transcript(console: Console, ep: EndpointObservation, width: int) -> list[Text]:
+    """The SMTP dialogue of one endpoint, ``C:``/``S:``/``T:`` lines, wrapped."""
+    lines = [Text(f"{ep.host} {address(ep)} transcript", style="bold dim")]
+    for line in ep.transcript:
+        style = {"C": "green", "S": "", "T": "magenta"}[line.dir]
+        label = Text(f"{line.t_ms:8.1f} ms", style="dim")
+        body = Text(f"{line.dir}: {line.text}", style=style)
+        lines += hanging(console, label, body, width, indent=2)
+    return lines
