@@ -10,7 +10,8 @@ import click
 from rich.console import Console
 
 from mxtls.checks.codes import CODES
-from mxtls.checks.explain import EXPLANATIONS, explain as explain_code
+from mxtls.checks.explain import EXPLANATIONS
+from mxtls.checks.explain import explain as explain_code
 from mxtls.render.explain import catalog_lines, explanation_lines
 
 

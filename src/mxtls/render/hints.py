@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from mxtls.checks.codes import CODES
+from mxtls.checks.explain import hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,4 +37,4 @@ def finding_help(code: str) -> FindingHelp:
     info = CODES.get(code)
     if info is None:
         return FindingHelp(code=code, summary=f"finding {code}")
-    return FindingHelp(code=code, summary=info.summary, hint=None, section=info.section)
+    return FindingHelp(code=code, summary=info.summary, hint=hint(code), section=info.section)
