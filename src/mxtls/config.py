@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from mxtls.protocol.sasl import Credentials
+
 DEFAULT_PORTS = (25, 465, 587)
+SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})  # RFC 8314 §3.3: submissions, imaps, pop3s
 
 
@@ -89,6 +92,11 @@ class CheckConfig:
         trust_anchor: DS/DNSKEY records (zone-file text) to validate from;
             None means the IANA root KSK built into mxtls.
         deep: run the deep TLS scan (protocols, ciphers, groups, flaws).
+        auth: credentials for SMTP AUTH inside TLS (``--auth-user``); tried
+            only on ``auth_ports`` and never in clear.  The secret never shows.
+        auth_ports: the logical ports where ``auth`` is tried.
+        auth_check_plaintext: test with throw-away credentials whether a
+            STARTTLS port takes AUTH before TLS (``--auth-check-plaintext``).
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -106,6 +114,9 @@ class CheckConfig:
     dnssec_validate: bool = False
     trust_anchor: Path | None = None
     deep: bool = False
+    auth: Credentials | None = None
+    auth_ports: frozenset[int] = SUBMISSION_PORTS
+    auth_check_plaintext: bool = False
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""

@@ -100,6 +100,18 @@ CODES: dict[str, CodeInfo] = {
         "SMTP dialogue",
         "a port other than an MX host's relay port 25 refuses connections (e.g. no submission service on an MX host)",
     ),
+    "auth.failed": CodeInfo(
+        "auth.failed",
+        _S.ERROR,
+        "SMTP dialogue",
+        "`--auth` credentials were given and the server refused them over TLS (the message carries the reply, never the secret)",
+    ),
+    "auth.plaintext_accepted": CodeInfo(
+        "auth.plaintext_accepted",
+        _S.ERROR,
+        "SMTP dialogue",
+        "the server accepted AUTH on a session without TLS (only tried when the user asks for it)",
+    ),
     "starttls.not_offered": CodeInfo(
         "starttls.not_offered", _S.ERROR, "SMTP dialogue", "port 25/587: STARTTLS absent from EHLO"
     ),

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mxtls.models.auth import AuthAttempt
+
 
 class _Model(BaseModel):
     # Certificates travel as DER bytes; JSON carries them as base64.
@@ -228,6 +230,8 @@ class EndpointObservation(_Model):
     handshake_error: str | None = None
     ehlo_tls: EhloInfo | None = None
     handshake_nosni: TlsHandshake | None = None
+    auth: AuthAttempt | None = None
+    auth_plaintext: AuthAttempt | None = None
     stopped_at: str | None = None
     stop_reason: str | None = None
     stop_detail: str | None = None

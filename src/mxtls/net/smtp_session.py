@@ -42,6 +42,7 @@ import traceback
 from typing import Any, Literal, Protocol
 
 from mxtls.config import CheckConfig
+from mxtls.models.auth import AuthAttempt
 from mxtls.models.observations import (
     ConnectFailure,
     EhloInfo,
@@ -49,9 +50,11 @@ from mxtls.models.observations import (
     SmtpReply,
     TranscriptLine,
 )
+from mxtls.net.auth import AuthStopped, authenticate
 from mxtls.net.starttls import Dialogue, StepClock, Stopped
 from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import sni_for, tls_handshake
+from mxtls.protocol.sasl import random_credentials
 from mxtls.protocol.smtp import Command, Reply
 from mxtls.protocol.starttls import SMTP
 
@@ -162,8 +165,9 @@ class _Session:
             finally:
                 self.record(d, "ehlo_tls")
         else:
+            probe = self.plaintext_auth if self.config.auth_check_plaintext else None
             try:
-                await d.to_tls_start(fallback=True)
+                await d.to_tls_start(fallback=True, before_upgrade=probe)
             except Stopped as stop:
                 if stop.kind == "not_offered":
                     return  # a fact for checks/, not a failure; the QUIT was said
@@ -177,7 +181,34 @@ class _Session:
                 await d.hello("ehlo_tls", fallback=True)
             finally:
                 self.record(d, "ehlo_tls")
+        await self.auth_in_tls(d)
         await d.goodbye()
+
+    async def plaintext_auth(self) -> None:
+        """``--auth-check-plaintext``: is AUTH taken before TLS?  Throw-away credentials only."""
+        assert self.dialogue is not None
+        offered = self.dialogue.seen.capabilities.get("AUTH", [])
+        with self.clock.timed("auth_plaintext"):
+            try:
+                self.obs["auth_plaintext"] = await authenticate(
+                    self.dialogue, offered, random_credentials(), in_tls=False, probe=True
+                )
+            except AuthStopped as exc:
+                self.obs["auth_plaintext"] = exc.attempt
+                raise exc.stop from None
+
+    async def auth_in_tls(self, d: Dialogue[Reply, Command]) -> None:
+        """The user's credentials, inside TLS, on a submission port (``--auth-user``)."""
+        credentials = self.config.auth
+        if credentials is None or self.port not in self.config.auth_ports:
+            return
+        offered = d.seen.capabilities.get("AUTH", [])
+        with self.clock.timed("auth"):
+            try:
+                self.obs["auth"] = await authenticate(d, offered, credentials, in_tls=True)
+            except AuthStopped as exc:
+                self.obs["auth"] = exc.attempt
+                raise exc.stop from None
 
     def record(self, d: Dialogue[Reply, Command], hello_field: Literal["ehlo", "ehlo_tls"]) -> None:
         """Copy what the dialogue saw into the observation's fields."""
@@ -237,6 +268,18 @@ class _Session:
                 self.raw.abort()
 
     def observation(self) -> EndpointObservation:
+        wants_auth = self.config.auth is not None and self.port in self.config.auth_ports
+        if wants_auth and not self.handshake_only and "auth" not in self.obs:
+            where = (
+                f"the dialogue stopped at {self.step}"
+                if "stopped_at" in self.obs
+                else ("no TLS session")
+            )
+            self.obs["auth"] = AuthAttempt(
+                in_tls=False,
+                outcome="not_sent",
+                detail=f"credentials not sent: {where}; they are never sent in clear",
+            )
         timings = dict(self.clock.timings)
         timings["total"] = round((time.monotonic() - self.start) * 1000, 3)
         return EndpointObservation(

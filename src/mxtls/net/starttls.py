@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
@@ -365,8 +365,16 @@ class Dialogue(Generic[R, C]):
             )
         return reply
 
-    async def to_tls_start(self, *, fallback: bool = False) -> None:
+    async def to_tls_start(
+        self,
+        *,
+        fallback: bool = False,
+        before_upgrade: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         """Greeting, capabilities, the offer check and the upgrade: TLS starts next.
+
+        ``before_upgrade`` runs in clear right before the upgrade command (the
+        SMTP probe's ``--auth-check-plaintext``).
 
         Raises:
             Stopped: a step failed; ``not_offered`` when the upgrade is not offered.
@@ -380,6 +388,8 @@ class Dialogue(Generic[R, C]):
             if self.polite:
                 await self.goodbye()
             raise Stopped(hello_step, "not_offered", f"{name} not offered")
+        if before_upgrade is not None:
+            await before_upgrade()
         await self.starttls()
 
     async def goodbye(self) -> None:

@@ -65,6 +65,8 @@ __all__ = [
     "LocalProtocolError",
     "NeedData",
     "Noop",
+    "Auth",
+    "AuthResponse",
     "Quit",
     "RemoteProtocolError",
     "Reply",
@@ -149,7 +151,22 @@ class Noop:
     """``NOOP``."""
 
 
-Command = Ehlo | Helo | StartTls | Quit | Noop
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Auth:
+    """``AUTH mechanism [initial-response]`` (RFC 4954 §4); the response is base64 text."""
+
+    mechanism: str
+    initial: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthResponse:
+    """The client's line after a 334 challenge (RFC 4954 §4): base64, ``=`` or ``*`` (cancel)."""
+
+    data: str
+
+
+Command = Ehlo | Helo | StartTls | Quit | Noop | Auth | AuthResponse
 
 
 def _command_line(cmd: Command) -> str:
@@ -164,7 +181,22 @@ def _command_line(cmd: Command) -> str:
             return "QUIT"
         case Noop():
             return "NOOP"
+        case Auth(mechanism=mechanism, initial=initial):
+            word = _check_word(mechanism, _SASL_NAME)
+            return f"AUTH {word} {_check_word(initial, _BASE64)}" if initial else f"AUTH {word}"
+        case AuthResponse(data=data):
+            return "" if data == "" else _check_word(data, _BASE64 + "*")
     raise LocalProtocolError(f"not an SMTP command: {cmd!r}")  # pragma: no cover
+
+
+_SASL_NAME = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"  # RFC 4422 §3.1 mechanism names
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _check_word(word: str, alphabet: str) -> str:
+    if not word or any(c not in alphabet for c in word):
+        raise LocalProtocolError("AUTH argument outside its alphabet")  # never echo a secret
+    return word
 
 
 def _check_name(name: str) -> str:

@@ -32,6 +32,8 @@ from mxtls.protocol import imap, pop3
 from mxtls.protocol.events import ConnectionClosed, NeedData
 from mxtls.protocol.peer_text import MAX_SHOWN_CHARS, clip
 from mxtls.protocol.smtp import (
+    Auth,
+    AuthResponse,
     Command,
     Ehlo,
     Helo,
@@ -248,7 +250,20 @@ class SmtpDialect(Dialect[Reply, Command]):
                 return "STARTTLS"
             case Quit():
                 return "QUIT"
+            case Auth() | AuthResponse():
+                return "AUTH"
         return type(cmd).__name__.upper()
+
+    def command_text(self, cmd: Command, data: bytes) -> str:
+        # Every AUTH line may carry a credential (PLAIN's, LOGIN's, SCRAM's proof).
+        match cmd:
+            case Auth(mechanism=mechanism, initial=initial):
+                return f"AUTH {mechanism} <redacted>" if initial else f"AUTH {mechanism}"
+            case AuthResponse(data="*"):
+                return "*"
+            case AuthResponse():
+                return "<redacted>"
+        return super().command_text(cmd, data)
 
     def transcript(self, response: Reply) -> list[str]:
         last = len(response.lines) - 1
