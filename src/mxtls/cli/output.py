@@ -199,7 +199,7 @@ def render(report: Report, fmt: str, *, fail_on: Severity = Severity.ERROR) -> s
 
 
 def render_text_document(
-    report: Report, *, transcript: bool = False, verbose: bool = False, width: int = 100
+    report: Report, *, transcript: bool = False, verbose: bool = False, width: int = 80
 ) -> str:
     """The terminal report as plain text (for ``--format text --output FILE``)."""
     import io
