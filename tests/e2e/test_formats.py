@@ -263,3 +263,32 @@ def test_badge_is_valid_svg_with_the_grade(domain: str, lab_reports: dict[str, R
     texts = [t.text for t in svg.iter(f"{SVG_NS}text")]
     assert texts[-1] == (_letter(report) or "n/a")
     assert svg.get("aria-label") == title
+
+
+def test_every_format_carries_the_hints(lab_reports: dict[str, Report]) -> None:
+    """The catalog's "what to do" reaches every reader (mxtls.checks.explain)."""
+    from mxtls.checks.explain import explain
+
+    report = lab_reports[BROKEN]
+    hints = {f.code: explain(f.code).hint for f in report.findings}
+    assert all(hints.values())
+    html = "".join(
+        html5lib.HTMLParser(namespaceHTMLElements=False).parse(render_html(report)).itertext()
+    )
+    markdown = "".join(
+        html5lib.HTMLParser(namespaceHTMLElements=False)
+        .parse(MarkdownIt("commonmark").enable("table").render(render_markdown(report)))
+        .itertext()
+    )
+    rows = list(csv.DictReader(io.StringIO(render_csv(report), newline="")))
+    junit = render_junit(report)
+    rules = json.loads(render_sarif(report))["runs"][0]["tool"]["driver"]["rules"]
+    for code, hint in hints.items():
+        assert hint in html, code
+        assert hint in markdown, code  # as a reader sees it, escapes undone
+        assert {r["hint"] for r in rows if r["code"] == code} == {hint}
+        rule = next(r for r in rules if r["id"] == code)
+        assert hint in rule["help"]["text"] and hint in rule["help"]["markdown"]
+        assert explain(code).fixes[0][1] in rule["help"]["markdown"]
+    failing = [f for f in report.findings if f.severity is Severity.ERROR]
+    assert all(hints[f.code] in junit for f in failing)

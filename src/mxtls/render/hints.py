@@ -3,8 +3,9 @@
 One small function, :func:`finding_help`, is the only place the renderers
 (HTML, Markdown, SARIF, JUnit, CSV) look a code up, so the source of the
 text can change without touching them.  ``summary`` is the code table's
-one-line definition (docs/findings.md); ``hint`` is the one-line "what to
-do" of the explanation catalog when it has one for the code.
+one-line definition (docs/findings.md); ``hint`` and the full explanation
+(meaning, why it matters, the fix per platform, the standards) come from the
+explanation catalog, :mod:`mxtls.checks.explain`, when it has the code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from mxtls.checks.codes import CODES
-from mxtls.checks.explain import hint
+from mxtls.checks.explain import EXPLANATIONS, Explanation
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +25,24 @@ class FindingHelp:
     summary: str
     hint: str | None = None
     section: str = ""
+    explanation: Explanation | None = None
 
     @property
     def text(self) -> str:
         """Summary and hint as one paragraph (SARIF ``help.text``)."""
         return f"{self.summary}. {self.hint}" if self.hint else f"{self.summary}."
+
+    def markdown(self) -> str:
+        """Everything known about the code as Markdown (SARIF ``help.markdown``)."""
+        e = self.explanation
+        parts = [f"**{self.code}**: {self.summary}."]
+        if e is None:
+            return parts[0]
+        parts += [f"**What to do:** {e.hint}", e.meaning, f"**Why it matters:** {e.why}"]
+        parts.append("\n".join(f"- **{platform}:** {how}" for platform, how in e.fixes))
+        if e.rfcs:
+            parts.append("Standards: " + ", ".join(e.rfcs) + ".")
+        return "\n\n".join(parts)
 
 
 @cache
@@ -37,4 +51,11 @@ def finding_help(code: str) -> FindingHelp:
     info = CODES.get(code)
     if info is None:
         return FindingHelp(code=code, summary=f"finding {code}")
-    return FindingHelp(code=code, summary=info.summary, hint=hint(code), section=info.section)
+    e = EXPLANATIONS.get(code)
+    return FindingHelp(
+        code=code,
+        summary=info.summary,
+        hint=e.hint if e is not None else None,
+        section=info.section,
+        explanation=e,
+    )

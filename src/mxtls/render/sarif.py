@@ -44,15 +44,13 @@ def _rule(code: str, severity: Severity) -> dict[str, Any]:
     help_ = finding_help(code)
     info = CODES.get(code)
     sev = info.severity if info is not None else severity
-    markdown = f"**{code}** ({sev.value}): {help_.summary}."
-    if help_.hint:
-        markdown += f"\n\n**What to do:** {help_.hint}"
+    full = help_.explanation.meaning if help_.explanation is not None else help_.text
     return {
         "id": code,
         "name": rule_name(code),
         "shortDescription": {"text": help_.summary},
-        "fullDescription": {"text": help_.text},
-        "help": {"text": help_.text, "markdown": markdown},
+        "fullDescription": {"text": full},
+        "help": {"text": help_.text, "markdown": help_.markdown()},
         "defaultConfiguration": {"level": LEVEL[sev]},
         "properties": {
             "tags": ["security", "mail", "tls", *([help_.section] if help_.section else [])],
