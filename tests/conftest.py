@@ -16,6 +16,11 @@ import pytest
 from mxtls.cli.demo import lab_config, lab_flags
 from mxtls.config import CheckConfig
 from mxtls.lab.world import Lab
+from tests.dnssec_hierarchy import (  # noqa: F401 - fixtures of the net/, lab/ and trust/ tests
+    anchor_file,
+    authority,
+    hierarchy,
+)
 
 LAB_START_TIMEOUT_S = 30.0
 LAB_STEP_TIMEOUT_S = 4.0

@@ -14,7 +14,7 @@ from datetime import datetime
 from mxtls.models.observations import CertificateInfo
 from mxtls.protocol.mta_sts import MtaStsMode, MtaStsPolicy, MtaStsRecord
 from mxtls.protocol.tls_rpt import TlsRptRecord
-from mxtls.protocol.tlsa import generate_tlsa
+from mxtls.protocol.tlsa import generate_tlsa, tlsa_owner
 
 DEFAULT_MAX_AGE_S = (
     604_800  # one week: RFC 8461 §3.2 suggests weeks; long enough to ride out outages
@@ -36,11 +36,6 @@ class TlsaSuggestion:
         if self.ta_line:
             lines.append(f"{self.owner}. IN TLSA {self.ta_line}")
         return lines
-
-
-def tlsa_owner(host: str, port: int) -> str:
-    """``_25._tcp.mx.example.com`` (RFC 6698 §3)."""
-    return f"_{port}._tcp.{host.rstrip('.')}"
 
 
 def suggest_tlsa(host: str, port: int, chain: Sequence[CertificateInfo]) -> TlsaSuggestion:

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mxtls.lab.world import Lab
 from mxtls.protocol.mta_sts import MtaStsPolicy, MtaStsRecord
 from mxtls.protocol.tls_rpt import TlsRptRecord
-from mxtls.protocol.tlsa import TlsaRecord, match_chain
+from mxtls.protocol.tlsa import TlsaRecord
+from mxtls.trust.dane import match_chain
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

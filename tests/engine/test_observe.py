@@ -6,8 +6,9 @@ import asyncio
 from dataclasses import replace
 
 from mxtls.config import CheckConfig, Limits, Timeouts
-from mxtls.engine.observe import ConnectionLimiter, observe_host
+from mxtls.engine.observe import observe_host
 from mxtls.models.observations import MxHost
+from mxtls.net.politeness import ConnectionLimiter
 
 HOLD_S = 0.2  # each connection stays open this long, so overlaps are visible
 

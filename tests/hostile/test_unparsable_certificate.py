@@ -18,7 +18,8 @@ from cryptography import x509
 
 from mxtls.lab.ca import LabCA, PrivateKey
 from mxtls.models.observations import EndpointObservation
-from mxtls.protocol.tlsa import TlsaRecord, association_data, match_chain
+from mxtls.protocol.tlsa import TlsaRecord, association_data
+from mxtls.trust.dane import match_chain
 
 from .certs import der, with_duplicate_extension, with_unknown_curve, with_version
 from .peers import MX_HOST, Chain, HostileWorld, implicit_tls_smtp, starttls_smtp

@@ -1,4 +1,8 @@
-"""Fixtures for the net/ tests: the lab certificate and loopback servers (127.0.0.1, port 0)."""
+"""Fixtures for the net/ tests: the lab certificate and loopback servers (127.0.0.1, port 0).
+
+The MTA-STS fetch tests (``test_https*``) get a lab CA, leaf certificates and
+a per-test :class:`~tests.net.policy_servers.PolicyWorld` (DNS and HTTPS).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from mxtls.lab.ca import Issued, LabCA
+from mxtls.trust.store import TrustStore
 
+from .policy_servers import POLICY_HOST, PolicyWorld
 from .servers import MX_NAME, Handler, Lab
 
 Serve = Callable[..., Awaitable[int]]
@@ -69,3 +75,40 @@ async def serve() -> AsyncIterator[Serve]:
     for server in servers:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 1)
+
+
+# -- the MTA-STS fetch tests ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ca() -> LabCA:
+    return LabCA()
+
+
+@pytest.fixture(scope="session")
+def trust(ca: LabCA) -> TrustStore:
+    return TrustStore.from_pem(ca.root_pem(), "lab root")
+
+
+@pytest.fixture(scope="session")
+def good_cert(ca: LabCA) -> Issued:
+    return ca.issue([POLICY_HOST])
+
+
+@pytest.fixture(scope="session")
+def wrong_name_cert(ca: LabCA) -> Issued:
+    return ca.issue(["www.example.lab"])
+
+
+@pytest.fixture(scope="session")
+def untrusted_cert() -> Issued:
+    return LabCA(name="mxtls untrusted root", slot=1).issue([POLICY_HOST])
+
+
+@pytest.fixture
+async def policy_world(tmp_path: Path) -> AsyncIterator[PolicyWorld]:
+    w = PolicyWorld(cert_dir=tmp_path)
+    try:
+        yield w
+    finally:
+        await w.aclose()

@@ -19,6 +19,7 @@ from cryptography import x509
 from mxtls.checks._common import aware, join_names, quote, target_of
 from mxtls.checks.chain import ChainAnalysis, ChainVerdict, analyze_chain, is_self_signed
 from mxtls.checks.codes import make_finding
+from mxtls.models.deep import KeyTypeCertificate
 from mxtls.models.findings import Finding
 from mxtls.models.observations import (
     CertificateInfo,
@@ -394,3 +395,20 @@ def check_caa(discovery: Discovery) -> list[Finding]:
             )
         )
     return findings
+
+
+def check_stapled_ocsp(certificates: Sequence[KeyTypeCertificate], target: str) -> list[Finding]:
+    """``cert.revoked``: a stapled OCSP response says a certificate is revoked.
+
+    RFC 6066 §8: the server itself staples its CA's answer for the chain it
+    sends; the deep scan records the status per key type's certificate.
+    """
+    return [
+        make_finding(
+            "cert.revoked",
+            target,
+            f"{target}: the stapled OCSP response says the {cert.key_type} certificate is revoked",
+        )
+        for cert in certificates
+        if cert.ocsp_status == "revoked"
+    ]

@@ -18,8 +18,8 @@ from mxtls.checks.cert import (
     check_caa,
     check_certificate,
     check_certificate_consistency,
+    check_stapled_ocsp,
 )
-from mxtls.checks.codes import make_finding
 from mxtls.checks.dane import check_dane, tlsa_status
 from mxtls.checks.deep_tls import check_deep
 from mxtls.checks.delivery import DaneHost, check_delivery, compose_verdict
@@ -33,10 +33,10 @@ from mxtls.checks.tls import check_tls
 from mxtls.checks.tls_rpt import check_tls_rpt
 from mxtls.checks.vulns import check_vulns
 from mxtls.models.dane import DaneObservation
-from mxtls.models.deep import DeepScan
+from mxtls.models.deep import DeepScan, key_type_variants
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
 from mxtls.models.findings import Finding, endpoint_target
-from mxtls.models.observations import CertificateInfo, Discovery, EndpointObservation
+from mxtls.models.observations import Discovery, EndpointObservation
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
@@ -202,44 +202,10 @@ def judge_deep(
         findings.extend(check_deep(scan.tls, target))
         if scan.vulns is not None:
             findings.extend(check_vulns(scan.vulns, target))
-        for cert in scan.tls.certificates:
-            if cert.ocsp_status == "revoked":
-                # RFC 6066 §8: the server itself stapled its CA's answer for this chain.
-                findings.append(
-                    make_finding(
-                        "cert.revoked",
-                        target,
-                        f"{target}: the stapled OCSP response says the {cert.key_type} "
-                        "certificate is revoked",
-                    )
-                )
-        main = by_endpoint.get((scan.host, scan.ip, scan.port))
-        if main is None or main.handshake is None or not main.handshake.chain:
-            continue
-        seen = {main.handshake.chain[0].sha256_fingerprint}
-        for cert in scan.tls.certificates:
-            if not cert.chain or cert.chain[0].sha256_fingerprint in seen:
-                continue
-            seen.add(cert.chain[0].sha256_fingerprint)
-            other = key_type_variant(main, cert.chain)
+        findings.extend(check_stapled_ocsp(scan.tls.certificates, target))
+        for cert, other in key_type_variants(scan, by_endpoint):
             for f in check_certificate(other, now=now, warn_days=warn_days, trust=trust):
                 findings.append(
                     f.model_copy(update={"message": f"{f.message} ({cert.key_type} certificate)"})
                 )
     return findings
-
-
-def key_type_variant(
-    main: EndpointObservation, chain: Sequence[CertificateInfo]
-) -> EndpointObservation:
-    """``main`` as a client that got ``chain`` (another key type's certificate) would see it.
-
-    The SNI-less comparison belongs to the main handshake only, so it is dropped.
-    """
-    assert main.handshake is not None
-    return main.model_copy(
-        update={
-            "handshake": main.handshake.model_copy(update={"chain": list(chain)}),
-            "handshake_nosni": None,
-        }
-    )

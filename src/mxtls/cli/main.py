@@ -20,7 +20,7 @@ from mxtls._version import __version__
 from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, parse_ports
 from mxtls.cli.output import check_writable, chosen_format, emit_report, output_options
 from mxtls.config import DEFAULT_PORTS, CheckConfig
-from mxtls.engine.observe import ProgressEvent
+from mxtls.engine.progress import ProgressEvent
 from mxtls.engine.run import check_domain, check_host
 from mxtls.errors import MxtlsError
 from mxtls.models.findings import Severity

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Sequence
 
 from mxtls.config import CheckConfig
-from mxtls.engine.observe import ProgressCallback, ProgressEvent
+from mxtls.engine.progress import ProgressCallback, ProgressEvent
 from mxtls.models.deep import DeepScan
 from mxtls.models.findings import endpoint_target
 from mxtls.models.observations import EndpointObservation

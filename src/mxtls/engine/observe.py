@@ -1,4 +1,11 @@
-"""Observe: probe every endpoint of every MX host concurrently, within bounds.
+"""Observe: everything one check asks the network, concurrently and within bounds.
+
+:func:`observe_check` is the check's one I/O stage: every planned MX host is
+resolved, then probed on every address and port while its TLSA records are
+looked up; the domain's MTA-STS and TLS-RPT records and policy, and the
+DNSSEC status of the MX and address answers, are observed at the same time;
+the deep scan follows when asked for.  What comes back is :class:`Observed`:
+facts only, for :mod:`mxtls.engine.derive` and then the checks.
 
 Every connection takes a slot from the runtime's
 :class:`~mxtls.net.politeness.ConnectionLimiter` (a cap for the runtime and
@@ -11,31 +18,166 @@ endpoint costs only its own timeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+import ipaddress
+import time
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mxtls.config import CheckConfig
+from mxtls.engine.plan import resolve_host
+from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
+from mxtls.engine.runtime import Check
+from mxtls.models.dane import TlsaLookup
+from mxtls.models.deep import DeepScan
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import endpoint_target
-from mxtls.models.observations import EndpointObservation, MxHost
+from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
+from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.net.dane import lookup_host_tlsa
 from mxtls.net.politeness import ConnectionLimiter
 from mxtls.net.smtp_session import probe_endpoint
 
-__all__ = ["ConnectionLimiter", "ProgressCallback", "ProgressEvent", "observe_host"]
-
-ProgressKind = Literal["host", "endpoint_start", "endpoint_done"]
+CheckKind = Literal["domain", "host"]
 
 
 @dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """Something a front end may show while the run goes on."""
+class HostObservation:
+    """One MX host: its DNS answers, its endpoints as probed, its TLSA lookups."""
 
-    kind: ProgressKind
-    target: str
-    detail: str = ""
+    host: MxHost
+    endpoints: list[EndpointObservation]
+    tlsa: list[TlsaLookup]
 
 
-ProgressCallback = Callable[[ProgressEvent], None]
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What the probes of one check recorded (facts only).
+
+    Attributes:
+        kind: ``domain`` (MX discovery and policies) or ``host`` (one mail host).
+        raw: the name as the caller gave it.
+        name: the A-label domain, or the host name or address.
+        mx: the MX answer (synthesised for a host check).
+        null_mx: the MX answer is a null MX (RFC 7505).
+        hosts: one entry per planned MX host, in plan order.
+        mta_sts, tls_rpt: the domain's policies (None when not observed).
+        dnssec: the DNSSEC status of the MX answer and each host's address answer.
+        deep: the deep scan of every endpoint where TLS worked (when asked for).
+        timings_ms: ``mx_lookup``, ``hosts`` and ``deep_scan``, milliseconds.
+    """
+
+    kind: CheckKind
+    raw: str
+    name: str
+    mx: DnsAnswer
+    null_mx: bool
+    hosts: list[HostObservation]
+    mta_sts: MtaStsObservation | None = None
+    tls_rpt: TlsRptObservation | None = None
+    dnssec: list[DnssecResult] = field(default_factory=list)
+    deep: list[DeepScan] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def endpoints(self) -> list[EndpointObservation]:
+        """Every endpoint observation, host by host."""
+        return [ep for h in self.hosts for ep in h.endpoints]
+
+    @property
+    def tlsa(self) -> list[TlsaLookup]:
+        """Every TLSA lookup, host by host."""
+        return [lk for h in self.hosts for lk in h.tlsa]
+
+
+async def observe_check(
+    check: Check,
+    *,
+    kind: CheckKind,
+    raw: str,
+    name: str,
+    mx: DnsAnswer,
+    null_mx: bool,
+    planned: list[MxHost],
+) -> Observed:
+    """Observe the planned hosts and, for a domain, its policies and DNSSEC status.
+
+    Never raises for network trouble: it is recorded in the observations.
+    """
+    config, dnssec = check.config, check.runtime.dnssec
+    planned_at = time.perf_counter()
+    with_policies = kind == "domain" and not null_mx and not mx.failed
+    if with_policies:  # imported here: host scans never need the HTTP client
+        from mxtls.net.https import observe_mta_sts, observe_tls_rpt
+    async with asyncio.TaskGroup() as tg:
+        host_tasks = [tg.create_task(_observe_planned_host(check, h)) for h in planned]
+        sts_task = tls_rpt_task = None
+        status_tasks: list[asyncio.Task[DnssecResult]] = []
+        if kind == "domain" and not null_mx and (with_policies or mx.status == "SERVFAIL"):
+            # A validating resolver answers SERVFAIL for bogus data: the probe
+            # asks again with CD to tell bogus from other failures.
+            status_tasks.append(tg.create_task(dnssec.status(name, "MX")))
+        if with_policies:
+            trust = check.runtime.trust
+            sts_task = tg.create_task(observe_mta_sts(name, check.resolver, trust, config))
+            tls_rpt_task = tg.create_task(observe_tls_rpt(name, check.resolver))
+        for h in planned:
+            if not h.ip_literal and not _is_ip(h.name):
+                rdtype = "A" if config.ipv4 else "AAAA"
+                status_tasks.append(tg.create_task(dnssec.status(h.name, rdtype)))
+    hosts = [t.result() for t in host_tasks]
+    observed_at = time.perf_counter()
+    deep: list[DeepScan] = []
+    if config.deep or kind == "host":
+        from mxtls.engine.deep import deep_scan
+
+        endpoints = [ep for h in hosts for ep in h.endpoints]
+        deep = await deep_scan(
+            endpoints, replace(config, deep=True), check.progress, check.runtime.limiter
+        )
+    deep_done = time.perf_counter()
+    return Observed(
+        kind=kind,
+        raw=raw,
+        name=name,
+        mx=mx,
+        null_mx=null_mx,
+        hosts=hosts,
+        mta_sts=sts_task.result() if sts_task else None,
+        tls_rpt=tls_rpt_task.result() if tls_rpt_task else None,
+        dnssec=[t.result() for t in status_tasks],
+        deep=deep,
+        timings_ms={
+            "mx_lookup": _ms(planned_at - check.started),
+            "hosts": _ms(observed_at - planned_at),
+            "deep_scan": _ms(deep_done - observed_at),
+        },
+    )
+
+
+async def _observe_planned_host(check: Check, host: MxHost) -> HostObservation:
+    """Resolve one MX host, then probe it while its TLSA records are looked up."""
+    config = check.config
+    resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
+    check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
+    if not resolved.addresses:
+        return HostObservation(resolved, [], [])
+    async with asyncio.TaskGroup() as group:
+        lookups = None
+        if not resolved.ip_literal and not _is_ip(resolved.name):
+            # RFC 7672 §2.2: TLSA applies only under a host name.
+            lookups = group.create_task(
+                lookup_host_tlsa(
+                    resolved.name,
+                    config.ports,
+                    check.resolver,
+                    check.runtime.dnssec,
+                    dnssec_timeout=config.timeouts.dns * 4,
+                )
+            )
+        observed = group.create_task(
+            observe_host(resolved, config, check.runtime.limiter, check.progress)
+        )
+    return HostObservation(resolved, observed.result(), lookups.result() if lookups else [])
 
 
 async def observe_host(
@@ -92,3 +234,15 @@ def _outcome(obs: EndpointObservation) -> str:
     if obs.stopped_at:
         return f"stopped at {obs.stopped_at} ({obs.stop_reason})"
     return "no TLS"
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)

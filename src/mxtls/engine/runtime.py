@@ -29,10 +29,13 @@ or monitor keeps one per loop).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mxtls.config import CheckConfig
+from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
 from mxtls.errors import ConfigError
 from mxtls.net.dns import DnsClient, RunResolver
 from mxtls.net.dnssec import DnssecProbe
@@ -116,6 +119,28 @@ class Runtime:
         """A fresh per-check view of the shared resolver."""
         return RunResolver(client=self.dns)
 
+    def begin(
+        self,
+        *,
+        ports: Iterable[int] | None = None,
+        deep: bool | None = None,
+        warn_days: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Check:
+        """Start one check: its settings (see :meth:`settings`), clock reading and resolver view.
+
+        Raises:
+            ConfigError: an override is unusable, or the clock is naive.
+        """
+        return Check(
+            runtime=self,
+            config=self.settings(ports=ports, deep=deep, warn_days=warn_days),
+            now=self.now(),
+            resolver=self.resolver(),
+            progress=progress,
+            started=time.perf_counter(),
+        )
+
     def settings(
         self,
         *,
@@ -141,6 +166,32 @@ class Runtime:
                 raise ConfigError(f"warn_days must be a whole number of days >= 0: {warn_days!r}")
             config = dataclasses.replace(config, warn_days=warn_days)
         return config
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check's view of a runtime: its settings, its time, its resolver view.
+
+    Attributes:
+        runtime: the shared runtime (trust store, DNSSEC validator, limiter).
+        config: the check's settings (the runtime's, with the call's overrides).
+        now: the clock, read once when the check began.
+        resolver: the check's view of the shared resolver.
+        progress: the call's progress callback, if any.
+        started: ``time.perf_counter()`` when the check began.
+    """
+
+    runtime: Runtime
+    config: CheckConfig
+    now: datetime
+    resolver: RunResolver
+    progress: ProgressCallback | None
+    started: float
+
+    def emit(self, kind: ProgressKind, target: str, detail: str = "") -> None:
+        """Tell the progress callback, if there is one."""
+        if self.progress is not None:
+            self.progress(ProgressEvent(kind, target, detail))
 
 
 def _wall_clock() -> datetime:

@@ -13,11 +13,12 @@ never "no".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mxtls.models.observations import CertificateInfo
+from mxtls.models.observations import CertificateInfo, EndpointObservation
 from mxtls.models.vulns import VulnObservation
 
 
@@ -161,3 +162,33 @@ class DeepScan(_Model):
     port: int
     tls: DeepScanObservation
     vulns: VulnObservation | None = None
+
+
+EndpointKey = tuple[str, str, int]  # (host, ip, port)
+
+
+def key_type_variants(
+    scan: DeepScan, endpoints: Mapping[EndpointKey, EndpointObservation]
+) -> list[tuple[KeyTypeCertificate, EndpointObservation]]:
+    """The certificates of other key types the deep scan got, each as a client would see it.
+
+    A server holding both an RSA and an ECDSA certificate shows one to a
+    given client; the deep scan fetched each.  For every certificate whose
+    leaf differs from the one of the main handshake (``endpoints[(host, ip,
+    port)]``), the main observation is returned with that chain in its
+    handshake (the SNI-less comparison belongs to the main handshake only,
+    so it is dropped).  Nothing when the main handshake sent no chain.
+    """
+    main = endpoints.get((scan.host, scan.ip, scan.port))
+    if main is None or main.handshake is None or not main.handshake.chain:
+        return []
+    seen = {main.handshake.chain[0].sha256_fingerprint}
+    out: list[tuple[KeyTypeCertificate, EndpointObservation]] = []
+    for cert in scan.tls.certificates:
+        if not cert.chain or cert.chain[0].sha256_fingerprint in seen:
+            continue
+        seen.add(cert.chain[0].sha256_fingerprint)
+        handshake = main.handshake.model_copy(update={"chain": list(cert.chain)})
+        variant = main.model_copy(update={"handshake": handshake, "handshake_nosni": None})
+        out.append((cert, variant))
+    return out

@@ -1,4 +1,4 @@
-"""TLSA lookups for DANE (RFC 7672 §2.2) and matching them against presented chains.
+"""TLSA lookups for DANE (RFC 7672 §2.2): which RRset an SMTP client would use.
 
 Theory of operation
 -------------------
@@ -17,40 +17,22 @@ The TLSA owner may itself be a CNAME; the resolver follows it and the
 answer's ``cname_chain`` keeps the path.  DNSSEC status comes from the
 validator when one is given; without it only the answer's AD bit is known.
 
-:func:`match_endpoints` is pure: for each endpoint that completed a handshake
-and has usable TLSA records for its (host, port), it runs
-:func:`mxtls.protocol.tlsa.match_chain` on the chain as sent and records, per
-record, which certificate it matched and why it did or did not authenticate.
-:func:`observe_dane` does both for a run: the lookups concurrently, then the
-matching.
+:func:`lookup_host_tlsa` does it for every port of one MX host at once, as
+the engine needs.  Matching the records against the chains the servers sent
+is a derived fact, computed without I/O in :mod:`mxtls.engine.derive`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Protocol
 
-from mxtls.models.dane import (
-    DaneEndpointResult,
-    DaneObservation,
-    DaneRecordOutcome,
-    TlsaLookup,
-)
+from mxtls.models.dane import TlsaLookup
 from mxtls.models.dnssec import DnssecMode, DnssecResult
-from mxtls.models.observations import DnsAnswer, EndpointObservation
+from mxtls.models.observations import DnsAnswer
 from mxtls.net.dns import RunResolver
-from mxtls.protocol.tlsa import (
-    TlsaMatchingType,
-    TlsaOutcome,
-    TlsaRecord,
-    TlsaSelector,
-    TlsaSyntaxError,
-    association_data,
-    match_chain,
-    usable_for_smtp,
-)
+from mxtls.protocol.tlsa import normalize_record, tlsa_owner
 
 DNSSEC_STATUS_TIMEOUT_S = 10.0  # bound on one validation, all its lookups included
 SMTP_PORT = 25  # RFC 7672: DANE for MTA-to-MTA SMTP
@@ -62,22 +44,6 @@ class DnssecValidator(Protocol):
     async def status(self, qname: str, rdtype: str) -> DnssecResult:
         """The DNSSEC status of the ``qname``/``rdtype`` answer."""
         ...
-
-
-def tlsa_qname(host: str, port: int) -> str:
-    """``_25._tcp.mx.example`` for ``("mx.example.", 25)`` (RFC 6698 §3)."""
-    return f"_{port}._tcp.{_fold(host)}"
-
-
-def normalize_record(text: str) -> str:
-    """One presentation form per record (``"3 1 1 <lower-case hex>"``).
-
-    Records that do not parse are kept as they came, so they can be reported.
-    """
-    try:
-        return TlsaRecord.parse(text).to_text()
-    except TlsaSyntaxError:
-        return " ".join(text.split())
 
 
 async def lookup_tlsa(
@@ -105,12 +71,12 @@ async def lookup_tlsa(
     alias, alias_secure = await _host_alias(host, resolver, dnssec, dnssec_timeout)
     attempts: list[tuple[DnsAnswer, DnssecResult | None]] = []
     if alias is not None and alias_secure:
-        answer, status = await _tlsa(tlsa_qname(alias, port), resolver, dnssec, dnssec_timeout)
+        answer, status = await _tlsa(tlsa_owner(alias, port), resolver, dnssec, dnssec_timeout)
         final = answer.failed or (status is not None and status.status == "bogus")
         if final or (answer.records and _secure(answer, status)):
             return _lookup(host, port, alias, answer, status, alias, [])
         attempts.append((answer, status))
-    answer, status = await _tlsa(tlsa_qname(host, port), resolver, dnssec, dnssec_timeout)
+    answer, status = await _tlsa(tlsa_owner(host, port), resolver, dnssec, dnssec_timeout)
     if not answer.records and not answer.failed and attempts and attempts[0][0].records:
         # Only the expanded name has (insecure) records: report those, they
         # are what an operator published and what a client refused to use.
@@ -131,7 +97,7 @@ def _lookup(
     return TlsaLookup(
         host=host,
         port=port,
-        qname=tlsa_qname(base, port),
+        qname=tlsa_owner(base, port),
         base_domain=base,
         answer=answer,
         dnssec=status,
@@ -191,126 +157,28 @@ def _fold(name: str) -> str:
     return name.strip().lower().rstrip(".")
 
 
-async def observe_dane(
-    hosts: Iterable[str],
-    endpoints: Sequence[EndpointObservation],
+async def lookup_host_tlsa(
+    host: str,
+    ports: Iterable[int],
     resolver: RunResolver,
     dnssec: DnssecValidator | None,
     *,
-    now: datetime,
     dnssec_timeout: float = DNSSEC_STATUS_TIMEOUT_S,
-) -> DaneObservation:
-    """Look up TLSA for every MX host and probed port, then match the chains.
+) -> list[TlsaLookup]:
+    """The TLSA lookups of one MX host: port 25 and each of ``ports``, concurrently.
 
-    Port 25 is looked up for every host in ``hosts``; 465 and 587 only for
-    the (host, port) pairs that were probed, since DANE applies there only
-    where records are published.  Lookups run concurrently; each is bounded
-    by the resolver's timeout and ``dnssec_timeout``.
+    Port 25 is always looked up (RFC 7672 applies to relay there); 465 and
+    587 matter only where records are published.  Each lookup is bounded by
+    the resolver's timeout and ``dnssec_timeout``.
 
     Returns:
-        The lookups (one per distinct (host, port)) and the endpoint results.
+        One lookup per distinct port, port 25 first.
     """
-    pairs = dict.fromkeys(
-        [(_fold(h), SMTP_PORT) for h in hosts] + [(_fold(ep.host), ep.port) for ep in endpoints]
-    )
     async with asyncio.TaskGroup() as group:
         tasks = [
             group.create_task(
                 lookup_tlsa(host, port, resolver, dnssec, dnssec_timeout=dnssec_timeout)
             )
-            for host, port in pairs
+            for port in dict.fromkeys((SMTP_PORT, *ports))
         ]
-    lookups = [task.result() for task in tasks]
-    return DaneObservation(lookups=lookups, endpoints=match_endpoints(lookups, endpoints, now))
-
-
-# ---------------------------------------------------------------------- matching
-
-
-def match_endpoints(
-    lookups: Sequence[TlsaLookup],
-    endpoints: Sequence[EndpointObservation],
-    now: datetime,
-) -> list[DaneEndpointResult]:
-    """Judge each endpoint's presented chain against the TLSA RRset of its (host, port).
-
-    Endpoints without a handshake, or whose RRset holds no record usable for
-    SMTP, are left out: DANE has nothing to say about them.  The chain is the
-    one sent in the handshake with SNI, as a DANE client sends SNI
-    (RFC 7672 §8.1).  For DANE-TA(2) the leaf must name the TLSA base domain
-    or, after a CNAME expansion, the MX host name (RFC 7672 §3.2.2).
-
-    Args:
-        lookups: the run's TLSA lookups.
-        endpoints: the run's endpoint observations.
-        now: the run's clock.
-
-    Returns:
-        One result per judged endpoint, in endpoint order.
-    """
-    by_key = {(_fold(lookup.host), lookup.port): lookup for lookup in lookups}
-    results: list[DaneEndpointResult] = []
-    for ep in endpoints:
-        lookup = by_key.get((_fold(ep.host), ep.port))
-        if lookup is None or ep.handshake is None or not lookup.records:
-            continue
-        parsed: list[TlsaRecord | str] = []
-        for text in lookup.records:
-            try:
-                parsed.append(TlsaRecord.parse(text))
-            except TlsaSyntaxError as exc:
-                parsed.append(f"{text}: does not parse: {exc.reason}")
-        records = [p for p in parsed if isinstance(p, TlsaRecord)]
-        if not any(usable_for_smtp(r)[0] for r in records):
-            continue
-        names = [lookup.base_domain]
-        if _fold(lookup.host) != _fold(lookup.base_domain):
-            names.append(lookup.host)
-        chain = ep.handshake.certificates_sent()
-        per_name = [match_chain(records, chain, mx_host=n, now=now).outcomes for n in names]
-        outcomes: list[DaneRecordOutcome] = []
-        matched = iter(range(len(records)))
-        for item, text in zip(parsed, lookup.records, strict=True):
-            if isinstance(item, str):
-                outcomes.append(DaneRecordOutcome(record=text, usable=False, reason=item))
-                continue
-            i = next(matched)
-            best = next((o[i] for o in per_name if o[i].authenticated), per_name[0][i])
-            outcomes.append(_outcome(best, chain))
-        winner = next((o for o in outcomes if o.authenticated), None)
-        leaf = ep.handshake.chain[0] if ep.handshake.chain else None
-        results.append(
-            DaneEndpointResult(
-                host=ep.host,
-                ip=ep.ip,
-                port=ep.port,
-                authenticated=winner is not None,
-                matched_record=winner.record if winner else None,
-                matched_cert_index=winner.matched_index if winner else None,
-                outcomes=outcomes,
-                reference_names=names,
-                leaf_spki_sha256=_spki_sha256(chain[0]) if chain else None,
-                leaf_key_type=f"{leaf.key_type} {leaf.key_bits}" if leaf else None,
-            )
-        )
-    return results
-
-
-def _outcome(outcome: TlsaOutcome, chain: Sequence[bytes]) -> DaneRecordOutcome:
-    index = outcome.matched_index
-    return DaneRecordOutcome(
-        record=outcome.record.to_text(),
-        usable=outcome.usable,
-        matched_index=index,
-        matched_spki_sha256=_spki_sha256(chain[index]) if index is not None else None,
-        authenticated=outcome.authenticated,
-        reason=outcome.reason,
-    )
-
-
-def _spki_sha256(der: bytes) -> str | None:
-    """The ``3 1 1`` data of a certificate as sent (None if it does not parse)."""
-    try:
-        return association_data(der, TlsaSelector.SPKI, TlsaMatchingType.SHA2_256).hex()
-    except ValueError:
-        return None
+    return [task.result() for task in tasks]

@@ -16,7 +16,7 @@ from mxtls.models.dane import DaneObservation, TlsaLookup
 from mxtls.models.dnssec import DnssecStatus
 from mxtls.models.findings import Severity, endpoint_target
 from mxtls.models.observations import EndpointObservation
-from tests.dane.builders import (
+from tests.dane_builders import (
     EC,
     EC_NEXT,
     FOREIGN,

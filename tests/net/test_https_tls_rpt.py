@@ -8,16 +8,16 @@ from mxtls.checks.tls_rpt import check_tls_rpt
 from mxtls.lab.dns_server import DnsFault
 from mxtls.net.https import observe_tls_rpt
 
-from .servers import DOMAIN, PolicyWorld
+from .policy_servers import DOMAIN, PolicyWorld
 
 GOOD = (
     '_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@example.lab,https://r.example.lab/v1"\n'
 )
 
 
-async def test_good_record(world: PolicyWorld) -> None:
-    await world.dns(GOOD)
-    obs = await observe_tls_rpt(DOMAIN + ".", world.resolver())
+async def test_good_record(policy_world: PolicyWorld) -> None:
+    await policy_world.dns(GOOD)
+    obs = await observe_tls_rpt(DOMAIN + ".", policy_world.resolver())
     assert obs.domain == DOMAIN
     assert obs.record == "v=TLSRPTv1; rua=mailto:tlsrpt@example.lab,https://r.example.lab/v1"
     assert obs.rua == ["mailto:tlsrpt@example.lab", "https://r.example.lab/v1"]
@@ -56,23 +56,23 @@ async def test_good_record(world: PolicyWorld) -> None:
         ),
     ],
 )
-async def test_record_cases(world: PolicyWorld, records: str, expected: set[str]) -> None:
-    await world.dns(records)
-    obs = await observe_tls_rpt(DOMAIN, world.resolver())
+async def test_record_cases(policy_world: PolicyWorld, records: str, expected: set[str]) -> None:
+    await policy_world.dns(records)
+    obs = await observe_tls_rpt(DOMAIN, policy_world.resolver())
     findings = check_tls_rpt(obs)
     assert {f.code for f in findings} == expected
     assert all(f.target == DOMAIN for f in findings)
 
 
-async def test_two_records_are_both_recorded(world: PolicyWorld) -> None:
-    await world.dns(GOOD + '_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:x@example.lab"\n')
-    obs = await observe_tls_rpt(DOMAIN, world.resolver())
+async def test_two_records_are_both_recorded(policy_world: PolicyWorld) -> None:
+    await policy_world.dns(GOOD + '_smtp._tls 300 IN TXT "v=TLSRPTv1; rua=mailto:x@example.lab"\n')
+    obs = await observe_tls_rpt(DOMAIN, policy_world.resolver())
     assert len(obs.rpt_records) == 2
     assert obs.record is None and obs.rua == []
 
 
-async def test_servfail_is_not_missing(world: PolicyWorld) -> None:
-    await world.dns(GOOD, faults={f"_smtp._tls.{DOMAIN}.": DnsFault.SERVFAIL})
-    obs = await observe_tls_rpt(DOMAIN, world.resolver())
+async def test_servfail_is_not_missing(policy_world: PolicyWorld) -> None:
+    await policy_world.dns(GOOD, faults={f"_smtp._tls.{DOMAIN}.": DnsFault.SERVFAIL})
+    obs = await observe_tls_rpt(DOMAIN, policy_world.resolver())
     assert obs.txt.failed
     assert check_tls_rpt(obs) == []

@@ -1,9 +1,10 @@
-"""match_endpoints: which record matched which certificate of the chain as sent, and why."""
+"""Derived DANE facts: which record matched which certificate of the chain as sent, and why."""
 
 from __future__ import annotations
 
-from mxtls.net.dane import match_endpoints, normalize_record
-from tests.dane.builders import (
+from mxtls.engine.derive import match_endpoints
+from mxtls.protocol.tlsa import normalize_record
+from tests.dane_builders import (
     EC,
     EC_NEXT,
     FOREIGN,

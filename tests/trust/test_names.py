@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from mxtls.checks.cert import presented_names
 from mxtls.trust.certinfo import describe_certificate
 from mxtls.trust.names import hostname_matches
-
-from .builders import CA, der_chain
+from tests.checks.builders import CA, der_chain
 
 
 @pytest.mark.parametrize(

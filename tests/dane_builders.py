@@ -14,13 +14,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from mxtls.engine.derive import match_endpoints
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.models.dane import DaneObservation, TlsaLookup
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
 from mxtls.models.findings import Finding
 from mxtls.models.observations import DnsAnswer, EndpointObservation, SmtpReply, TlsHandshake
-from mxtls.net.dane import match_endpoints, normalize_record, tlsa_qname
-from mxtls.protocol.tlsa import generate_tlsa
+from mxtls.protocol.tlsa import generate_tlsa, normalize_record, tlsa_owner
 from mxtls.trust.certinfo import describe_certificate
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -101,7 +101,7 @@ def lookup(
     **changes: Any,
 ) -> TlsaLookup:
     """A TLSA lookup of ``host``:``port`` that returned ``records``."""
-    qname = tlsa_qname(host, port)
+    qname = tlsa_owner(host, port)
     answer = DnsAnswer.model_validate(
         {
             "qname": qname,

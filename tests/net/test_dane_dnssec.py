@@ -17,15 +17,17 @@ import pytest
 from mxtls.checks.dane import check_dane
 from mxtls.checks.dnssec import check_dnssec
 from mxtls.config import CheckConfig, Timeouts
+from mxtls.engine.derive import match_endpoints
 from mxtls.lab.dns_server import DnsServer
 from mxtls.lab.dnssec import DnssecMode, sign_lab
 from mxtls.models.dane import DaneObservation
 from mxtls.models.dnssec import DnssecStatus
-from mxtls.net.dane import lookup_tlsa, match_endpoints, normalize_record
+from mxtls.net.dane import lookup_tlsa
 from mxtls.net.dns import RunResolver
 from mxtls.net.dnssec import DnssecProbe
+from mxtls.protocol.tlsa import normalize_record
 from mxtls.trust.anchors import TrustAnchor
-from tests.dane.builders import CA, NOW, codes, ee, endpoint, ta
+from tests.dane_builders import CA, NOW, codes, ee, endpoint, ta
 
 HOSTS = ["mx.signed.dtest", "mx.plain.dtest", "mx.broken.dtest", "nodane.signed.dtest"]
 CERT = CA.issue(HOSTS, key_slot=9)  # names every MX host here, for DANE-TA(2)

@@ -14,8 +14,7 @@ import pytest
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.dns_server import DnsServer
 from mxtls.net.dnssec import DnssecProbe
-
-from .conftest import BOGUS_ADDRESS
+from tests.dnssec_hierarchy import BOGUS_ADDRESS
 
 
 def probe_for(authority: DnsServer, anchor_file: Path, timeout: float = 1.0) -> DnssecProbe:

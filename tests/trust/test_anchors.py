@@ -15,9 +15,8 @@ from mxtls.config import CheckConfig
 from mxtls.errors import ConfigError
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.trust.anchors import load_trust_anchor
+from tests.dnssec_hierarchy import Hierarchy
 from tests.peers import require_peer
-
-from .conftest import Hierarchy
 
 DEBIAN_ROOT_KEY = Path("/usr/share/dns/root.key")  # package dns-root-data
 

@@ -15,9 +15,8 @@ from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.dns_server import DnsServer
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.testing.unbound import UnboundInstance
+from tests.dnssec_hierarchy import BOGUS_ADDRESS, Hierarchy
 from tests.peers import require_peer
-
-from .conftest import BOGUS_ADDRESS, Hierarchy
 
 pytestmark = pytest.mark.unbound
 

@@ -16,12 +16,14 @@ import dns.zone
 import pytest
 
 from mxtls.checks.dane import check_dane
+from mxtls.engine.derive import derive_dane, match_endpoints
 from mxtls.lab.dns_server import DnsFault, DnsServer
 from mxtls.models.dane import DaneObservation
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
-from mxtls.net.dane import lookup_tlsa, match_endpoints, normalize_record, observe_dane
+from mxtls.net.dane import lookup_host_tlsa, lookup_tlsa
 from mxtls.net.dns import RunResolver
-from tests.dane.builders import EC, EC_NEXT, HOST, NOW, RSA, codes, ee, endpoint, ta
+from mxtls.protocol.tlsa import normalize_record
+from tests.dane_builders import EC, EC_NEXT, HOST, NOW, RSA, codes, ee, endpoint, ta
 
 ORIGIN = "dane.test."
 ZONE = f"""
@@ -242,11 +244,17 @@ async def test_lookup_match_and_check(resolver: RunResolver) -> None:
     assert DaneObservation.model_validate_json(obs.model_dump_json()) == obs
 
 
-async def test_observe_dane_looks_up_port_25_and_probed_ports(resolver: RunResolver) -> None:
+async def test_host_lookups_cover_port_25_and_probed_ports(resolver: RunResolver) -> None:
+    # Given: the lookups of two hosts, as the engine makes them, and the endpoints
+    lookups = [
+        *await lookup_host_tlsa(HOST, [465, 587, 25], resolver, StaticValidator()),
+        *await lookup_host_tlsa("bare.dane.test.", [], resolver, StaticValidator()),
+    ]
     endpoints = [endpoint(EC), endpoint(EC, port=465), endpoint(None, port=587)]
-    obs = await observe_dane(
-        [HOST, "bare.dane.test."], endpoints, resolver, StaticValidator(), now=NOW
-    )
+    # When: matched (a derived fact, no I/O)
+    obs = derive_dane(lookups, endpoints, [], NOW)
+    # Then
+    assert [lk.port for lk in lookups[:3]] == [25, 465, 587]  # port 25 first, each port once
     assert sorted((lk.host, lk.port, len(lk.records)) for lk in obs.lookups) == [
         ("bare.dane.test", 25, 0),
         (HOST, 25, 2),

@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from mxtls.errors import ConfigError
 from mxtls.lab.ca import LabCA
 from mxtls.trust.store import CERTIFI_SOURCE, TrustStore, load_trust_store
-
-from .builders import CA, NOW, OTHER_CA
+from tests.checks.builders import CA, NOW, OTHER_CA
 
 
 def test_default_is_certifi_and_cached() -> None:

@@ -16,8 +16,7 @@ import dns.zone
 import pytest
 
 from mxtls.lab.dns_server import DnsServer
-
-from .conftest import Hierarchy
+from tests.dnssec_hierarchy import Hierarchy
 
 N = dns.name.from_text
 
