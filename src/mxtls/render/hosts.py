@@ -7,6 +7,7 @@ an 80-column pipe shows every address, port and cipher whole.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from mxtls.checks.delivery import plaintext_only_reason
 from mxtls.checks.reach import session_ready, unreachable_reason
+from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import CertificateInfo, EndpointObservation
 from mxtls.models.report import HostReport
 from mxtls.render.deep import render_deep
@@ -37,8 +39,13 @@ def render_host(
     *,
     title: str,
     verbose: bool = False,
+    expiry: Mapping[str, str] | None = None,
 ) -> list[Text]:
-    """The host's title line, its endpoints, its certificates and deep scans."""
+    """The host's title line, its endpoints, its certificates and deep scans.
+
+    ``expiry`` styles each endpoint's days left as the checks judged them
+    (:func:`expiry_styles`); without it they are plain.
+    """
     head = Text()
     head.append(title + " ", style="dim")
     head.append(host.name, style="bold")
@@ -54,7 +61,7 @@ def render_host(
         lines += hanging(
             console, label, endpoint_summary(ep, verbose), width, indent=2, column=column
         )
-    lines += certificates(console, host, width, now)
+    lines += certificates(console, host, width, now, expiry or {})
     for skip in host.deep_skipped:
         lines += wrap(
             console,
@@ -111,15 +118,37 @@ def _stopped(ep: EndpointObservation) -> str:
     return "no TLS"
 
 
-def certificates(console: Console, host: HostReport, width: int, now: datetime) -> list[Text]:
+def expiry_styles(findings: Sequence[Finding]) -> dict[str, str]:
+    """Per endpoint target, how its certificate's days left look: as the checks judged
+    them (``cert.expired`` red, ``cert.expiring_soon`` yellow, at the run's --warn-days)."""
+    styles: dict[str, str] = {}
+    for f in findings:
+        if f.code == "cert.expired":
+            styles[f.target] = "bold red"
+        elif f.code == "cert.expiring_soon":
+            styles.setdefault(f.target, "yellow")
+    return styles
+
+
+def certificates(
+    console: Console,
+    host: HostReport,
+    width: int,
+    now: datetime,
+    expiry: Mapping[str, str] | None = None,
+) -> list[Text]:
     """One block per distinct leaf seen on the host (and where, when several)."""
     where: dict[str, list[str]] = {}
     leaves: dict[str, tuple[CertificateInfo, int]] = {}
+    styles: dict[str, str] = {}
     for ep in host.endpoints:
         if ep.handshake and ep.handshake.chain:
             leaf = ep.handshake.chain[0]
             where.setdefault(leaf.sha256_fingerprint, []).append(address(ep))
             leaves[leaf.sha256_fingerprint] = (leaf, len(ep.handshake.chain))
+            style = (expiry or {}).get(endpoint_target(ep.host, ep.ip, ep.port), "")
+            if style == "bold red" or not styles.get(leaf.sha256_fingerprint):
+                styles[leaf.sha256_fingerprint] = style
     lines: list[Text] = []
     for fp, (leaf, length) in leaves.items():
         names = leaf.sans[:MAX_NAMES_SHOWN] or [leaf.common_name or leaf.subject]
@@ -131,7 +160,7 @@ def certificates(console: Console, host: HostReport, width: int, now: datetime) 
         head.append(f" ({leaf.key_type} {leaf.key_bits}, {leaf.signature_algorithm})")
         lines += wrap(console, head, width, indent=2)
         valid = Text(f"valid {leaf.not_before:%Y-%m-%d} → {leaf.not_after:%Y-%m-%d}, ")
-        valid.append_text(days_left(leaf.not_after, now))
+        valid.append_text(days_left(leaf.not_after, now, styles.get(fp, "")))
         valid.append(f"; chain of {length} certificate{'s' * (length != 1)} as sent")
         lines += wrap(console, valid, width, indent=4)
         lines += wrap(console, Text(f"issuer {leaf.issuer}", style="dim"), width, indent=4)
@@ -141,14 +170,15 @@ def certificates(console: Console, host: HostReport, width: int, now: datetime) 
     return lines
 
 
-def days_left(not_after: datetime, now: datetime) -> Text:
-    """``89 days left`` (yellow within 30 days) or a red ``EXPIRED n days ago``."""
+def days_left(not_after: datetime, now: datetime, style: str = "") -> Text:
+    """``89 days left`` or ``EXPIRED n days ago``, styled as the findings judged it
+    (see :func:`expiry_styles`): the renderer has no threshold of its own."""
     seconds = (not_after - now).total_seconds()
     if seconds < 0:
         ago = int(-seconds // 86400)
-        return Text(f"EXPIRED {ago} day{'s' * (ago != 1)} ago", style="bold red")
+        return Text(f"EXPIRED {ago} day{'s' * (ago != 1)} ago", style=style)
     days = int(seconds // 86400)
-    return Text(f"{days} day{'s' * (days != 1)} left", style="yellow" if days < 30 else "")
+    return Text(f"{days} day{'s' * (days != 1)} left", style=style)
 
 
 def transcript(console: Console, ep: EndpointObservation, width: int) -> list[Text]:

@@ -24,7 +24,7 @@ from rich.text import Text
 from mxtls.checks.explain import hint
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report
-from mxtls.render.hosts import render_host, transcript
+from mxtls.render.hosts import expiry_styles, render_host, transcript
 from mxtls.render.layout import hanging, wrap
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -87,6 +87,7 @@ def report_lines(report: Report, console: Console, options: TextOptions) -> list
             report.checked_at,
             title=_host_title(report, host.preference, host.implicit),
             verbose=options.verbose,
+            expiry=expiry_styles(report.findings),
         )
         if options.transcript:
             for ep in host.endpoints:
@@ -224,7 +225,13 @@ def submission_lines(
     for host in sub.hosts:
         out.append(Text(""))
         out += render_host(
-            console, host, width, report.checked_at, title="host", verbose=options.verbose
+            console,
+            host,
+            width,
+            report.checked_at,
+            title="host",
+            verbose=options.verbose,
+            expiry=expiry_styles(report.findings),
         )
     return out
 
