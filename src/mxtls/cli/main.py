@@ -335,9 +335,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     from mxtls.cli.demo import demo, lab
     from mxtls.cli.explain import explain
     from mxtls.cli.generate import generate
+    from mxtls.cli.monitor import history, monitor, tlsrpt
 
     cli.add_command(demo)
     cli.add_command(lab)
     cli.add_command(generate)
     cli.add_command(explain)
+    cli.add_command(monitor)
+    cli.add_command(history)
+    cli.add_command(tlsrpt)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mxtls")

@@ -125,6 +125,7 @@ class Listener:
     server: asyncio.Server
     group: str
     connections: int = 0  # accepted so far
+    context: ssl.SSLContext | None = None  # what new connections upgrade with
 
 
 def reply(code: int, lines: list[str] | str) -> bytes:
@@ -197,18 +198,30 @@ class SmtpServer:
         key = group if group is not None else f"{host}:{port}:{len(self.listeners)}"
         holder: list[Listener] = []
         server = await loop.create_server(
-            lambda: _Connection(self, holder[0], context),
+            lambda: _Connection(self, holder[0], holder[0].context),
             host,
             port,
             reuse_address=True,
             start_serving=False,
         )
         actual = server.sockets[0].getsockname()[1]
-        listener = Listener(host=host, port=actual, behaviour=behaviour, server=server, group=key)
+        listener = Listener(
+            host=host, port=actual, behaviour=behaviour, server=server, group=key, context=context
+        )
         holder.append(listener)
         self.listeners.append(listener)
         await server.start_serving()
         return listener
+
+    def change_behaviour(self, listener: Listener, behaviour: SmtpBehaviour) -> None:
+        """Serve ``behaviour`` on ``listener`` from the next connection on.
+
+        Connections already open keep what they had, as a real MTA reloading
+        its configuration does (the monitor's tests change the lab this way
+        between two rounds: a renewed certificate, STARTTLS switched off).
+        """
+        listener.context = self._context(behaviour) if behaviour.cert is not None else None
+        listener.behaviour = behaviour
 
     def _next_in_group(self, group: str) -> int:
         n = self._group_counts.get(group, 0)

@@ -62,7 +62,7 @@ from mxtls.lab.scenarios import (
     Scenario,
     TlsaSpec,
 )
-from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpServer
+from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpMode, SmtpServer
 from mxtls.protocol.tlsa import generate_tlsa
 
 ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
@@ -230,6 +230,71 @@ class Lab:
         for logical, local in sorted(self.port_map.items()):
             args += ["--port-map", f"{logical}:{local}"]
         return args
+
+    # -- changing the world while it runs (monitor tests) -------------------
+
+    def renew_certificate(
+        self, host: str, *, key_slot: int = 0, days_valid: tuple[int, int] = (-1, 90)
+    ) -> Issued:
+        """Serve a freshly issued leaf on every listener of ``host``; DNS stays as it is.
+
+        With a new ``key_slot`` this is the renewal that breaks DANE: a new key
+        while the ``3 1 1`` TLSA record still pins the old one.  With the
+        host's current slot (0 for every lab host) the key is kept, as a
+        careful renewal does, and ``3 1 1`` keeps matching.
+
+        Raises:
+            KeyError: not an MX host of this lab.
+        """
+        lab_host = self._lab_host(host)
+        issued = self._issue(
+            dataclasses.replace(lab_host.spec.cert, days_valid=days_valid, per_address=False),
+            lab_host.name,
+            key_slot,
+        )
+        self.hosts[lab_host.name] = dataclasses.replace(
+            lab_host, certs=(issued,) * len(lab_host.addresses)
+        )
+        self._change_listeners(lab_host.name, cert=issued)
+        return issued
+
+    def set_smtp_mode(self, host: str, mode: SmtpMode, *, port: int | None = None) -> None:
+        """Switch the listeners of ``host`` (one logical ``port``, or all) to ``mode``.
+
+        Raises:
+            KeyError: not an MX host of this lab.
+        """
+        lab_host = self._lab_host(host)
+        logical = [p for p in lab_host.spec.ports if port is None or p == port]
+        locals_ = {self.port_map[p] for p in logical}
+        self._change_listeners(lab_host.name, mode=mode, local_ports=locals_)
+
+    def _lab_host(self, host: str) -> LabHost:
+        try:
+            return self.hosts[host.rstrip(".").lower()]
+        except KeyError:
+            raise KeyError(f"not a lab MX host: {host}") from None
+
+    def _change_listeners(
+        self,
+        name: str,
+        *,
+        cert: Issued | None = None,
+        mode: SmtpMode | None = None,
+        local_ports: set[int] | None = None,
+    ) -> None:
+        for listener in list(self.smtp_server.listeners):
+            behaviour = listener.behaviour
+            if behaviour.hostname != name:
+                continue
+            if local_ports is not None and listener.port not in local_ports:
+                continue
+            changes: dict[str, Any] = {}
+            if cert is not None:
+                changes["cert"] = cert
+            if mode is not None:
+                changes["mode"] = mode
+            self.smtp_server.change_behaviour(listener, dataclasses.replace(behaviour, **changes))
 
     @property
     def dns_server(self) -> DnsServer:
