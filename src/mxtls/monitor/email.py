@@ -68,9 +68,9 @@ def describe(change: dict[str, Any]) -> str:
 
 async def send(spec: EmailSpec, message: EmailMessage) -> DeliveryResult:
     """Submit ``message``; failures are a result, never an exception."""
-    context = ssl.create_default_context(cafile=str(spec.ca_file) if spec.ca_file else None)
     implicit = spec.tls == "implicit"
     try:
+        context = ssl.create_default_context(cafile=str(spec.ca_file) if spec.ca_file else None)
         await aiosmtplib.send(
             message,
             hostname=spec.host,
@@ -82,7 +82,7 @@ async def send(spec: EmailSpec, message: EmailMessage) -> DeliveryResult:
             password=spec.password.reveal() if spec.password else None,
             timeout=spec.timeout_s,
         )
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
         error = f"{type(exc).__name__}: {exc}"
         for secret in (spec.username, spec.password):
             if secret is not None and secret.reveal():

@@ -45,6 +45,7 @@ log = logging.getLogger("mxtls.monitor")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 3
 MAX_JITTER_S = 600.0  # a start is never delayed by more than this
+FIRST_SPREAD_S = 30.0  # domains due at start-up all start within this
 PRUNE_EVERY_S = 3600.0
 SHUTDOWN_GRACE_S = 30.0
 MAX_ERROR_CHARS = 2000
@@ -308,7 +309,8 @@ class Monitor:
             if spec.name in last:
                 elapsed = (wall - last[spec.name]).total_seconds()
                 wait = max(0.0, spec.interval_s - elapsed)
-            due[spec.name] = now + wait + self._jitter(spec)
+            spread = self._jitter(spec)
+            due[spec.name] = now + wait + (spread if wait else min(spread, FIRST_SPREAD_S))
         return due
 
     async def _finish(self, rounds: set[asyncio.Task[list[CheckOutcome]]]) -> None:

@@ -103,7 +103,7 @@ def ingest(
         )
         for d in block.failure_details:
             mx = d.receiving_mx_hostname.rstrip(".").lower() if d.receiving_mx_hostname else None
-            code = correlate(d.result_type, mx, seen)
+            code = correlate(d.result_type, mx, seen, d.receiving_ip)
             correlated += code is not None
             policy.failures.append(
                 TlsRptFailureRow(
@@ -131,14 +131,27 @@ def _current_findings(session: Session, domain: str) -> list[tuple[str, str]]:
     return [(c, t) for c, t in session.execute(query)]
 
 
-def correlate(result_type: str, mx: str | None, findings: list[tuple[str, str]]) -> str | None:
-    """The finding code that describes the same failure at the same MX, or None."""
+def correlate(
+    result_type: str, mx: str | None, findings: list[tuple[str, str]], ip: str | None = None
+) -> str | None:
+    """The finding code that describes the same failure at the same MX, or None.
+
+    The MX is named by the report's ``receiving-mx-hostname``; without it,
+    ``receiving-ip`` must match the endpoint's address; with neither, any
+    target of the domain does (policy failures such as ``sts-policy-invalid``).
+    """
     codes = RESULT_CODES.get(result_type, ())
     for code, target in findings:
         if code not in codes:
             continue
         host = target.partition("[")[0].lower()
-        if mx is None or host == mx or mx.endswith("." + host):  # the MX, or its domain
+        if mx is not None:
+            if host == mx or mx.endswith("." + host):  # the MX, or a finding on its domain
+                return code
+        elif ip is not None:
+            if f"[{ip}]" in target or "[" not in target:
+                return code
+        else:
             return code
     return None
 

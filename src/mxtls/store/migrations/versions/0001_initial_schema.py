@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 07:34:00.113761
+Create Date: 2026-12-03
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("destination", sa.Text(), nullable=False),
         sa.Column("domain", sa.String(length=253), nullable=False),
-        sa.Column("event_type", sa.String(length=32), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
         sa.Column("delivery_id", sa.String(length=64), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
