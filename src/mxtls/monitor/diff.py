@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -188,6 +188,8 @@ def verdict_state(verdict: SenderVerdict) -> VerdictState:
             if all(m.encrypted is not False for m in used):
                 return "encrypted"
             return "plaintext"
+        case other:
+            assert_never(other)
 
 
 def finding_keys(findings: Iterable[Finding]) -> set[tuple[str, str]]:
