@@ -85,7 +85,7 @@ def test_every_state_of_a_one_hot_gauge_is_exported(metrics: MonitorMetrics) -> 
         and dict(labels)["domain"] == "secure.lab"
         and dict(labels)["sender"] == "opportunistic"
     }
-    assert len(states) == 7 and sum(states.values()) == 1.0 and states["encrypted"] == 1.0
+    assert len(states) == 8 and sum(states.values()) == 1.0 and states["encrypted"] == 1.0
     assert get(data, "mxtls_mta_sts_mode", domain="good.lab", mode="absent") == 1.0
 
 

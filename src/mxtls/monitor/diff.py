@@ -44,6 +44,7 @@ VerdictState = Literal[
     "refuses",  # the domain's own policy makes this sender refuse
     "unreachable",  # no MX can be reached
     "not_applicable",  # the domain publishes no policy for this sender kind
+    "not_tested",  # the check could not tell (e.g. the MX lookup failed)
 ]
 VERDICT_STATES: tuple[VerdictState, ...] = (
     "authenticated",
@@ -53,6 +54,7 @@ VERDICT_STATES: tuple[VerdictState, ...] = (
     "refuses",
     "unreachable",
     "not_applicable",
+    "not_tested",
 )
 
 
@@ -175,6 +177,8 @@ def verdict_state(verdict: SenderVerdict) -> VerdictState:
     match verdict.outcome:
         case "not_applicable":
             return "not_applicable"
+        case "not_tested":
+            return "not_tested"
         case "unreachable":
             return "unreachable"
         case "refuses":
