@@ -130,7 +130,12 @@ async def _monitor(config: Any, once: bool) -> int:
 
     log = logging.getLogger("mxtls.monitor")
     store = _guard(lambda: open_store(config.settings.db))
-    mon = Monitor(config, store)
+    try:
+        mon = Monitor(config, store)  # builds the one runtime: bad CA file, anchor, limits
+    except MxtlsError as exc:
+        store.close()
+        click.echo(f"mxtls: error: {exc}", err=True)
+        return EXIT_USAGE
     try:
         await mon.restore_metrics()
         server = None
