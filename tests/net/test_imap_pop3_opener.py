@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import pytest
 
 from mxtls.config import CheckConfig
+from mxtls.engine.ping import ping_host
+from mxtls.engine.runtime import Runtime
 from mxtls.lab.ca import LabCA
 from mxtls.net.starttls import Dialogue, Stopped, open_tls_start
 from mxtls.net.tls import tls_handshake
-from mxtls.protocol.starttls import IMAP, POP3, Dialect
+from mxtls.protocol.starttls import IMAP, POP3, Dialect, MailProtocol
 from mxtls.testing.dovecot import DovecotInstance
 
 HOST = "mail.dovecot.test"
@@ -92,3 +94,21 @@ async def test_wrong_protocol_is_a_protocol_stop(dovecot: DovecotInstance) -> No
     )
     assert isinstance(stop, Stopped) and stop.kind == "protocol"
     assert "malformed status line" in stop.detail
+
+
+@pytest.mark.parametrize(
+    ("port", "protocol", "steps"),
+    [
+        (143, "imap", ["connect", "greeting", "capability", "starttls", "handshake"]),
+        (995, "pop3", ["connect", "handshake", "greeting", "capa_tls", "quit", "total"]),
+    ],
+)
+async def test_ping_times_imap_and_pop3_sessions(
+    dovecot: DovecotInstance, port: int, protocol: MailProtocol, steps: list[str]
+) -> None:
+    report = await ping_host(
+        IP, port, Runtime(_config(dovecot)), protocol=protocol, count=2, interval=0.5
+    )
+    assert report.stopped is None and all(s.complete for s in report.samples)
+    assert list(report.samples[0].timings_ms)[: len(steps)] == steps
+    assert report.stats["handshake"].count == 2

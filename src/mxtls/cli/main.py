@@ -336,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from mxtls.cli.explain import explain
     from mxtls.cli.generate import generate
     from mxtls.cli.monitor import history, monitor, tlsrpt
+    from mxtls.cli.ping import ping
 
     cli.add_command(demo)
     cli.add_command(lab)
@@ -344,4 +345,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     cli.add_command(monitor)
     cli.add_command(history)
     cli.add_command(tlsrpt)
+    cli.add_command(ping)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mxtls")

@@ -46,7 +46,9 @@ from mxtls.protocol.smtp import (
 )
 
 __all__ = [
+    "DEFAULT_PORTS",
     "DIALECTS",
+    "PORT_PROTOCOLS",
     "IMAP",
     "POP3",
     "SMTP",
@@ -57,9 +59,22 @@ __all__ = [
     "Pop3Dialect",
     "SmtpDialect",
     "looks_throttled",
+    "protocol_for_port",
 ]
 
 MailProtocol = Literal["smtp", "imap", "pop3"]
+
+# The protocol-by-port rule of the CLI contract (docs/findings.md, `mxtls server`):
+# 25/465/587/2525 SMTP, 143/993 IMAP, 110/995 POP3; any other port is SMTP
+# unless --protocol says otherwise.
+PORT_PROTOCOLS: dict[int, MailProtocol] = {143: "imap", 993: "imap", 110: "pop3", 995: "pop3"}
+DEFAULT_PORTS: dict[MailProtocol, int] = {"smtp": 25, "imap": 143, "pop3": 110}
+
+
+def protocol_for_port(port: int) -> MailProtocol:
+    """The protocol a port speaks by the contract's rule (SMTP unless IMAP/POP3's)."""
+    return PORT_PROTOCOLS.get(port, "smtp")
+
 
 R = TypeVar("R")  # a complete response of the protocol (SMTP: Reply)
 C = TypeVar("C")  # a command of the protocol
