@@ -9,15 +9,19 @@ mta-sts host all go to the same place.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from mxtls.errors import ConfigError
 from mxtls.protocol.sasl import Credentials
 
 DEFAULT_PORTS = (25, 465, 587)
 SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate
+PING_MAX_SESSIONS = 100  # `mxtls ping`: sessions one run may open
+PING_MIN_INTERVAL_S = 0.5  # a mail server sees at most two sessions a second from `mxtls ping`
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})  # RFC 8314 §3.3: submissions, imaps, pop3s
 
 
@@ -129,3 +133,38 @@ class CheckConfig:
     def tls_mode(port: int) -> str:
         """``implicit`` for 465, 993 and 995, ``starttls`` otherwise."""
         return "implicit" if port in IMPLICIT_TLS_PORTS else "starttls"
+
+
+def parse_nameserver(spec: str) -> tuple[str, int]:
+    """Parse ``HOST[:PORT]``, ``[V6]:PORT`` or a bare IPv6 address.
+
+    Raises:
+        ConfigError: not an IP address or an invalid port.
+    """
+    spec = spec.strip()
+    host, port = spec, 53
+    if spec.startswith("["):
+        end = spec.find("]")
+        if end < 0:
+            raise ConfigError(f"invalid nameserver {spec!r}: missing ']'")
+        host, rest = spec[1:end], spec[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ConfigError(f"invalid nameserver {spec!r}")
+            port = _port(spec, rest[1:])
+    elif spec.count(":") == 1:
+        host, raw = spec.split(":")
+        port = _port(spec, raw)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"invalid nameserver {spec!r}: give an IP address (optionally :PORT)"
+        ) from None
+    return host, port
+
+
+def _port(spec: str, raw: str) -> int:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"invalid nameserver {spec!r}: bad port {raw!r}")
+    return int(raw)

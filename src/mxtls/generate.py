@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from mxtls.models.observations import CertificateInfo
-from mxtls.protocol.mta_sts import MtaStsMode, MtaStsPolicy, MtaStsRecord
+from mxtls.protocol.mta_sts import (
+    MTA_STS_MAX_AGE_DEFAULT_SECONDS,
+    MtaStsMode,
+    MtaStsPolicy,
+    MtaStsRecord,
+)
 from mxtls.protocol.tls_rpt import TlsRptRecord
 from mxtls.protocol.tlsa import generate_tlsa, tlsa_owner
 
-DEFAULT_MAX_AGE_S = (
-    604_800  # one week: RFC 8461 §3.2 suggests weeks; long enough to ride out outages
-)
+if TYPE_CHECKING:
+    from mxtls.models.observations import CertificateInfo
+
+DEFAULT_MAX_AGE_S = MTA_STS_MAX_AGE_DEFAULT_SECONDS
 
 
 @dataclass(frozen=True, slots=True)

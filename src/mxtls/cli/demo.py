@@ -13,21 +13,20 @@ import contextlib
 import signal
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from mxtls.cli.options import FiniteFloatRange
 from mxtls.config import CheckConfig, Timeouts
-from mxtls.engine.run import check_domain
-from mxtls.lab.scenarios import SCENARIOS
-from mxtls.lab.world import Lab
-from mxtls.models.findings import Severity
-from mxtls.models.report import Report
-from mxtls.render.json import render_json
-from mxtls.render.layout import hanging, wrap
-from mxtls.render.text import render_text
+from mxtls.models.severity import Severity
+
+if TYPE_CHECKING:  # loaded by the commands themselves, not at start-up
+    from rich.console import Console
+    from rich.text import Text
+
+    from mxtls.lab.world import Lab
+    from mxtls.models.report import Report
 
 DEMO_DOMAINS = (
     "good.lab",
@@ -96,8 +95,19 @@ def demo(
       mxtls demo --all              every scenario
       mxtls demo --list             what each lab domain demonstrates
     """
+    from rich.console import Console
+
+    _load_demo_modules()
     console = Console(no_color=no_color or None, highlight=False)
     asyncio.run(_demo(domains, all_domains, list_only, as_json, transcript, console))
+
+
+def _load_demo_modules() -> None:
+    """Import what the demo needs before its event loop starts (not while it runs)."""
+    import mxtls.engine.run
+    import mxtls.lab.world
+    import mxtls.render.json
+    import mxtls.render.text  # noqa: F401
 
 
 async def _demo(
@@ -108,6 +118,13 @@ async def _demo(
     transcript: bool,
     console: Console,
 ) -> None:
+    from rich.text import Text
+
+    from mxtls.engine.run import check_domain
+    from mxtls.lab.world import Lab
+    from mxtls.render.json import render_json
+    from mxtls.render.text import render_text
+
     if list_only:  # the table alone: no need to start the lab
         for line in _list_lines(console):
             console.print(line, soft_wrap=True)
@@ -156,6 +173,10 @@ async def _demo(
 
 def _heading(console: Console, title: str) -> None:
     """A section title between reports: a rule line, then the wrapped title."""
+    from rich.text import Text
+
+    from mxtls.render.layout import wrap
+
     console.print(Text("─" * console.width, style="dim"), soft_wrap=True)
     for line in wrap(console, Text(title, style="bold"), console.width):
         console.print(line, soft_wrap=True)
@@ -163,6 +184,11 @@ def _heading(console: Console, title: str) -> None:
 
 def _list_lines(console: Console) -> list[Text]:
     """Each lab domain, what it demonstrates, and the codes a checker must report."""
+    from rich.text import Text
+
+    from mxtls.lab.scenarios import SCENARIOS
+    from mxtls.render.layout import hanging, wrap
+
     lines: list[Text] = []
     for sc in SCENARIOS:
         head = Text(sc.domain, style="bold")
@@ -173,6 +199,10 @@ def _list_lines(console: Console) -> list[Text]:
 
 
 def _summary_lines(console: Console, chosen: list[str], reports: list[Report]) -> list[Text]:
+    from rich.text import Text
+
+    from mxtls.render.layout import hanging
+
     lines: list[Text] = []
     for name, report in zip(chosen, reports, strict=True):
         s = report.summary
@@ -203,6 +233,7 @@ def _summary_lines(console: Console, chosen: list[str], reports: list[Report]) -
 )
 def lab(duration: float, latency_ms: float) -> None:
     """Run the built-in lab in the foreground and print how to reach it."""
+    from mxtls.lab.world import Lab
 
     async def serve() -> None:
         # SIGTERM (a service manager, `kill`, a CI job's end) must stop the lab

@@ -7,12 +7,6 @@ import json
 from dataclasses import asdict
 
 import click
-from rich.console import Console
-
-from mxtls.checks.codes import CODES
-from mxtls.checks.explain import EXPLANATIONS
-from mxtls.checks.explain import explain as explain_code
-from mxtls.render.explain import catalog_lines, explanation_lines
 
 
 @click.command()
@@ -30,6 +24,13 @@ def explain(code: str | None, as_json: bool, no_color: bool) -> None:
       mxtls explain                       every code, one line each
       mxtls explain dane.mismatch --json
     """
+    from rich.console import Console
+
+    from mxtls.checks.codes import CODES
+    from mxtls.checks.explain import EXPLANATIONS
+    from mxtls.checks.explain import explain as explain_code
+    from mxtls.render.explain import catalog_lines, explanation_lines
+
     console = Console(no_color=no_color or None, highlight=False)
     if code is None:
         if as_json:

@@ -6,26 +6,17 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mxtls.cli.options import build_config, parse_port_map
 from mxtls.config import CheckConfig
-from mxtls.engine.plan import initial_hosts, normalize_domain, resolve_host
 from mxtls.errors import MxtlsError
-from mxtls.generate import (
-    DEFAULT_MAX_AGE_S,
-    ROLLOVER_HINT,
-    TlsaSuggestion,
-    mta_sts_records,
-    suggest_tlsa,
-    tls_rpt_record,
-)
-from mxtls.models.observations import MxHost
-from mxtls.net.dns import RunResolver
-from mxtls.net.smtp_session import probe_endpoint
-from mxtls.protocol.mta_sts import MtaStsMode
-from mxtls.protocol.tls_rpt import TlsRptSyntaxError
+from mxtls.protocol.mta_sts import MTA_STS_MAX_AGE_DEFAULT_SECONDS, MtaStsMode
+
+if TYPE_CHECKING:
+    from mxtls.generate import TlsaSuggestion
 
 _nameserver = click.option(
     "--nameserver",
@@ -84,6 +75,9 @@ def tlsa(
     Connects to every address of MXHOST, takes the chain each one sends and
     prints one record set per distinct certificate, plus a rollover hint.
     """
+    from mxtls.engine.plan import normalize_domain
+    from mxtls.generate import ROLLOVER_HINT
+
     config = _config(nameservers, port_maps, timeout)
     try:
         host = normalize_domain(mxhost)
@@ -113,6 +107,13 @@ def tlsa(
 async def _live_tlsa(
     host: str, port: int, config: CheckConfig
 ) -> tuple[list[tuple[str, TlsaSuggestion]], list[str]]:
+    # Imported before the first await: nothing else runs on the loop yet.
+    from mxtls.engine.plan import resolve_host
+    from mxtls.generate import suggest_tlsa
+    from mxtls.models.observations import MxHost
+    from mxtls.net.dns import RunResolver
+    from mxtls.net.smtp_session import probe_endpoint
+
     resolver = RunResolver(config.nameservers, timeout=config.timeouts.dns)
     resolved = await resolve_host(MxHost(name=host, preference=0), resolver, config)
     if not resolved.addresses:
@@ -141,7 +142,7 @@ async def _live_tlsa(
 @click.option(
     "--max-age",
     type=click.IntRange(0, 31_557_600),
-    default=DEFAULT_MAX_AGE_S,
+    default=MTA_STS_MAX_AGE_DEFAULT_SECONDS,
     show_default=True,
     help="Seconds senders cache the policy.",
 )
@@ -167,6 +168,9 @@ def mta_sts(
     Serve the policy as text/plain at
     https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a valid certificate.
     """
+    from mxtls.engine.plan import normalize_domain
+    from mxtls.generate import mta_sts_records
+
     config = _config(nameservers, (), timeout)
     try:
         name = normalize_domain(domain)
@@ -190,6 +194,10 @@ def mta_sts(
 
 
 async def _mx_hosts(domain: str, config: CheckConfig) -> list[str]:
+    # Imported before the first await: nothing else runs on the loop yet.
+    from mxtls.engine.plan import initial_hosts
+    from mxtls.net.dns import RunResolver
+
     resolver = RunResolver(config.nameservers, timeout=config.timeouts.dns)
     answer = await resolver.query(domain, "MX")
     _, hosts = initial_hosts(domain, answer, config)
@@ -207,6 +215,10 @@ async def _mx_hosts(domain: str, config: CheckConfig) -> list[str]:
 )
 def tls_rpt(domain: str | None, rua: tuple[str, ...]) -> None:
     """The _smtp._tls TXT record (RFC 8460) for DOMAIN."""
+    from mxtls.engine.plan import normalize_domain
+    from mxtls.generate import tls_rpt_record
+    from mxtls.protocol.tls_rpt import TlsRptSyntaxError
+
     try:
         name = normalize_domain(domain) if domain else None
         click.echo(tls_rpt_record(name, rua))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mxtls.config import CheckConfig, Limits, Timeouts
+from mxtls.config import DEFAULT_PORTS, CheckConfig, Limits, Timeouts, parse_nameserver
 from mxtls.errors import ConfigError
-from mxtls.net.dns import parse_nameserver
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -117,3 +116,79 @@ def build_config(
     if ehlo_name:
         config = replace(config, ehlo_name=ehlo_name)
     return config
+
+
+def run_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Options of how a check runs: resolver, trust, ports, timeouts, limits.
+
+    Shared by every command that runs checks or sessions (``check``,
+    ``scan-host``, ``badge``, ``ping``...): the names are part of the contract.
+    """
+    options = [
+        click.option(
+            "--nameserver",
+            "nameservers",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="Send every DNS lookup of the run to this resolver (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="PEM bundle that replaces the default trust store (Mozilla roots).",
+        ),
+        click.option(
+            "--ports",
+            default=",".join(map(str, DEFAULT_PORTS)),
+            show_default=True,
+            metavar="LIST",
+            help="Comma-separated ports; 465 is implicit TLS, others STARTTLS.",
+        ),
+        click.option(
+            "--timeout",
+            type=FiniteFloatRange(min=0.1, max=600),
+            default=10.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Bound for each network step (connect, banner, command, handshake, DNS).",
+        ),
+        click.option(
+            "--ehlo-name", metavar="NAME", help="Name sent in EHLO/HELO (default: this FQDN)."
+        ),
+        click.option(
+            "--warn-days",
+            type=click.IntRange(min=0),
+            default=30,
+            show_default=True,
+            help="Warn when a certificate expires within this many days.",
+        ),
+        click.option(
+            "--max-conns",
+            type=click.IntRange(min=1, max=32),
+            default=4,
+            show_default=True,
+            help="Most connections open to one address at once.",
+        ),
+        click.option(
+            "--dnssec-validate",
+            is_flag=True,
+            help="Validate DNSSEC in mxtls from a trust anchor, not the resolver's AD bit.",
+        ),
+        click.option(
+            "--trust-anchor",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="DS/DNSKEY zone-file text for --dnssec-validate (default: IANA root KSK).",
+        ),
+        click.option(
+            "--port-map",
+            "port_maps",
+            multiple=True,
+            metavar="PORT:LOCAL",
+            help="Testing: connect to LOCAL when PORT is meant (e.g. 25:10025 for the lab).",
+        ),
+        click.option("-4", "only4", is_flag=True, help="IPv4 addresses only."),
+        click.option("-6", "only6", is_flag=True, help="IPv6 addresses only."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn

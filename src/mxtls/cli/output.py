@@ -19,12 +19,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from mxtls.models.findings import Severity
-from mxtls.models.report import Report
+from mxtls.models.severity import Severity
+
+if TYPE_CHECKING:  # the report model loads pydantic: not at start-up (``mxtls --help``)
+    from mxtls.models.report import Report
 
 EXIT_USAGE = 2
 

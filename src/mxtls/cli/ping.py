@@ -13,19 +13,19 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from mxtls.cli.main import _run_options as run_options
-from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map
-from mxtls.engine.ping import MAX_COUNT, MIN_INTERVAL_S, ping_host
-from mxtls.engine.runtime import Runtime
+from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, run_options
+from mxtls.config import PING_MAX_SESSIONS, PING_MIN_INTERVAL_S
 from mxtls.errors import MxtlsError
-from mxtls.models.ping import PingReport, PingSample
 from mxtls.protocol.starttls import DEFAULT_PORTS, MailProtocol, protocol_for_port
+
+if TYPE_CHECKING:  # loaded when the command runs, not at start-up
+    from rich.console import Console
+
+    from mxtls.models.ping import PingReport, PingSample
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -51,7 +51,7 @@ throttled (the run stops there), 2 usage error, 3 internal failure.
 @click.option(
     "-c",
     "--count",
-    type=click.IntRange(min=1, max=MAX_COUNT),
+    type=click.IntRange(min=1, max=PING_MAX_SESSIONS),
     default=5,
     show_default=True,
     help="Number of sessions.",
@@ -59,7 +59,7 @@ throttled (the run stops there), 2 usage error, 3 internal failure.
 @click.option(
     "-i",
     "--interval",
-    type=FiniteFloatRange(min=MIN_INTERVAL_S, max=3600),
+    type=FiniteFloatRange(min=PING_MIN_INTERVAL_S, max=3600),
     default=1.0,
     show_default=True,
     metavar="SECONDS",
@@ -82,6 +82,11 @@ def ping(
     **opts: Any,
 ) -> None:
     """Time each step of COUNT mail sessions to HOST (connect … QUIT)."""
+    from rich.console import Console
+
+    from mxtls.engine.ping import ping_host
+    from mxtls.engine.runtime import Runtime
+
     host, port = split_target(target)
     chosen: MailProtocol = protocol or (protocol_for_port(port) if port else "smtp")
     port = port or DEFAULT_PORTS[chosen]
@@ -168,6 +173,8 @@ def sample_line(sample: PingSample) -> str:
 
 def render_summary(report: PingReport, out: Console) -> None:
     """The per-step table and one summary line (fits 80 columns)."""
+    from rich.table import Table
+
     done = sum(1 for s in report.samples if s.complete)
     tls = "implicit TLS" if report.tls_mode == "implicit" else "STARTTLS"
     out.print(

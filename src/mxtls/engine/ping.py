@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 from collections.abc import Callable
 
+from mxtls.config import PING_MAX_SESSIONS, PING_MIN_INTERVAL_S
 from mxtls.engine.runtime import Runtime
 from mxtls.errors import ConfigError, InvalidDomain
 from mxtls.models.ping import PingReport, PingSample, step_stats
@@ -23,8 +24,8 @@ from mxtls.protocol.starttls import DIALECTS, MailProtocol
 
 __all__ = ["MAX_COUNT", "MIN_INTERVAL_S", "ping_host"]
 
-MAX_COUNT = 100
-MIN_INTERVAL_S = 0.5  # a mail server sees at most two sessions a second from us
+MAX_COUNT = PING_MAX_SESSIONS
+MIN_INTERVAL_S = PING_MIN_INTERVAL_S
 
 SampleCallback = Callable[[PingSample], None]
 

@@ -6,29 +6,11 @@ one-line message.  Codes are an interface: never rename or reuse one.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict
 
+from mxtls.models.severity import Severity
 
-class Severity(StrEnum):
-    """How bad a finding is; ordered error > warning > info."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Numeric rank for comparisons: info=0, warning=1, error=2."""
-        return _RANK[self]
-
-    def at_least(self, other: Severity) -> bool:
-        """True when this severity is ``other`` or worse."""
-        return self.rank >= other.rank
-
-
-_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+__all__ = ["Finding", "Severity", "endpoint_target"]
 
 
 class Finding(BaseModel):

@@ -13,7 +13,6 @@ same exchanges (the AD bit, the signatures), so it asks nothing twice.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from mxtls.errors import ConfigError
+from mxtls.config import parse_nameserver as parse_nameserver  # its home before config.py
 from mxtls.models.observations import DnsAnswer, DnsStatus
 from mxtls.net.cache import Monotonic, TtlCache
 
@@ -37,41 +36,6 @@ DEFAULT_CACHE_ENTRIES = 10_000  # answers a runtime keeps (a few KiB each at mos
 MAX_CACHE_TTL_S = 3600.0  # an answer is asked again after an hour whatever its TTL
 FAILURE_CACHE_TTL_S = 30.0  # SERVFAIL/timeouts (RFC 2308 §7.1 allows up to five minutes)
 LIVENESS_TTL_S = 10.0  # a "nothing listens there" probe result is reused this long
-
-
-def parse_nameserver(spec: str) -> tuple[str, int]:
-    """Parse ``HOST[:PORT]``, ``[V6]:PORT`` or a bare IPv6 address.
-
-    Raises:
-        ConfigError: not an IP address or an invalid port.
-    """
-    spec = spec.strip()
-    host, port = spec, 53
-    if spec.startswith("["):
-        end = spec.find("]")
-        if end < 0:
-            raise ConfigError(f"invalid nameserver {spec!r}: missing ']'")
-        host, rest = spec[1:end], spec[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise ConfigError(f"invalid nameserver {spec!r}")
-            port = _port(spec, rest[1:])
-    elif spec.count(":") == 1:
-        host, raw = spec.split(":")
-        port = _port(spec, raw)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ConfigError(
-            f"invalid nameserver {spec!r}: give an IP address (optionally :PORT)"
-        ) from None
-    return host, port
-
-
-def _port(spec: str, raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ConfigError(f"invalid nameserver {spec!r}: bad port {raw!r}")
-    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,8 @@ from mxtls.protocol.txt_fields import (
 
 MTA_STS_POLICY_MAX_BYTES = 64 * 1024  # RFC 8461 §3.3: senders SHOULD cap the policy at 64 KiB
 MTA_STS_MAX_AGE_MAX_SECONDS = 31_557_600  # RFC 8461 §3.2: max_age ≤ 31557600 s (about one year)
+MTA_STS_MAX_AGE_DEFAULT_SECONDS = 604_800  # one week for generated policies: RFC 8461 §3.2
+# suggests weeks, long enough to ride out outages
 MTA_STS_MAX_AGE_MAX_DIGITS = 10  # RFC 8461 §3.2: sts-policy-max-age-value = 1*10(DIGIT)
 MTA_STS_ID_MAX_CHARS = 32  # RFC 8461 §3.1: sts-id = %s"id=" 1*32(ALPHA / DIGIT)
 DNS_LABEL_MAX_OCTETS = 63  # RFC 1035 §2.3.4

@@ -1,0 +1,260 @@
+"""``mxtls check``, ``scan-host``, ``badge`` and ``schema``: the commands that run a check.
+
+Exit status (docs/findings.md): 0 no finding at or above ``--fail-on``;
+1 at least one; 2 usage error or bad input; 3 the check itself failed.
+
+The module's top level is light (click and the option parsers): the engine,
+its models and the renderers are imported inside each command, after the
+arguments are parsed and before the event loop starts (see
+:mod:`mxtls.cli.lazy`).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mxtls.cli.options import build_config, parse_port_map, parse_ports, run_options
+from mxtls.cli.output import check_writable, chosen_format, deliver, output_options
+from mxtls.config import CheckConfig
+from mxtls.errors import MxtlsError
+from mxtls.models.severity import Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mxtls.engine.progress import ProgressEvent
+    from mxtls.models.report import Report
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+CHECK_EPILOG = """\b
+Examples:
+  mxtls check example.com
+  mxtls check example.com --json --fail-on warning > report.json
+  mxtls check example.com --format html --output report.html
+  mxtls check example.com --format junit --fail-on warning -o mxtls-junit.xml
+  mxtls check example.com --ports 25 --nameserver 127.0.0.1:5353
+  mxtls check good.lab --nameserver 127.0.0.1:53000 --port-map 25:10025 --ca-file lab-root.pem
+
+\b
+Exit status: 0 no finding at or above --fail-on (default: error),
+1 at least one such finding, 2 usage error or bad input, 3 internal failure.
+Finding codes are listed in docs/findings.md.
+"""
+
+SCAN_EPILOG = """\b
+Examples:
+  mxtls scan-host mx1.example.com            ports 25, 465 and 587
+  mxtls scan-host mx1.example.com:25 --json
+  mxtls scan-host 192.0.2.25:587
+
+\b
+Exit status as for `mxtls check`. The scan opens a few dozen connections
+per port (at most --max-conns at once) and stops when the server throttles.
+"""
+
+
+def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by `check` and `scan-host` (names are part of the contract)."""
+    return output_options()(_report_options(run_options(fn)))
+
+
+def _report_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """How a report is judged and shown: --fail-on, --transcript, --verbose, --no-color."""
+    options = [
+        click.option(
+            "--fail-on",
+            type=click.Choice([s.value for s in Severity]),
+            default="error",
+            show_default=True,
+            help="Exit 1 when a finding of this severity or worse exists.",
+        ),
+        click.option("--transcript", is_flag=True, help="Show the SMTP dialogue (C:/S: lines)."),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            help="List every info finding (one line per code otherwise) and endpoint timings.",
+        ),
+        click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.command(epilog=CHECK_EPILOG)
+@click.argument("domain")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also enumerate protocols, ciphers, groups; test known flaws (more connections).",
+)
+@_common_options
+def check(domain: str, deep: bool, **opts: Any) -> None:
+    """Check the mail transport security of DOMAIN."""
+    _run_cli(domain, opts, deep=deep, host_mode=False)
+
+
+@click.command(name="scan-host", epilog=SCAN_EPILOG)
+@click.argument("target", metavar="HOST[:PORT]")
+@_common_options
+def scan_host(target: str, **opts: Any) -> None:
+    """Deep-scan one mail host: protocols, ciphers, groups, certificates, known flaws.
+
+    No MX lookup: HOST is probed directly (a name or an address). With :PORT
+    only that port is scanned, otherwise --ports.
+    """
+    host, port = _split_host_port(target)
+    if port is not None:
+        opts["ports"] = str(port)
+    _run_cli(host, opts, deep=True, host_mode=True)
+
+
+def _split_host_port(target: str) -> tuple[str, int | None]:
+    text = target.strip()
+    if text.startswith("["):  # [2001:db8::1]:25
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise click.UsageError(f"invalid port in {target!r}")
+    return host, int(port) if port else None
+
+
+def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> None:
+    from mxtls.cli.output import emit_report
+
+    chosen_format(opts)
+    check_writable(opts["output"])
+    report = _check(name, opts, deep=deep, host_mode=host_mode)
+    no_color = opts["no_color"] or None
+    fail_on = Severity(opts["fail_on"])
+    emit_report(report, opts, fail_on=fail_on, no_color=no_color)
+    sys.exit(exit_status(report, fail_on))
+
+
+def _check(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> Report:
+    """Build the run's configuration from the options and run one check."""
+    try:
+        config = build_config(
+            nameservers=opts["nameservers"],
+            ca_file=opts["ca_file"],
+            ports=parse_ports(opts["ports"]),
+            port_map=parse_port_map(opts["port_maps"]),
+            timeout=opts["timeout"],
+            ehlo_name=opts["ehlo_name"],
+            warn_days=opts["warn_days"],
+            max_conns=opts["max_conns"],
+            only4=opts["only4"],
+            only6=opts["only6"],
+            deep=deep,
+            dnssec_validate=opts["dnssec_validate"],
+            trust_anchor=opts["trust_anchor"],
+        )
+    except MxtlsError as exc:
+        raise click.UsageError(str(exc)) from None
+    # Everything the check needs is imported here, before the event loop starts.
+    from rich.console import Console
+
+    from mxtls.engine.run import check_domain, check_host
+
+    stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
+    runner = check_host if host_mode else check_domain
+    return _run_guarded(lambda: _with_progress(runner, name, config, stderr), stderr)
+
+
+def exit_status(report: Report, fail_on: Severity) -> int:
+    """Map a report to the contract's exit status."""
+    if report.internal_errors:
+        return EXIT_INTERNAL
+    return EXIT_FINDINGS if report.fails(fail_on) else EXIT_OK
+
+
+def _with_progress(
+    runner: Callable[..., Coroutine[Any, Any, Report]],
+    name: str,
+    config: CheckConfig,
+    stderr: Console,
+) -> Report:
+    import asyncio
+
+    if not stderr.is_terminal:
+        return asyncio.run(runner(name, config))
+    done = 0
+    with stderr.status(f"checking {name} …") as status:
+
+        def progress(event: ProgressEvent) -> None:
+            nonlocal done
+            if event.kind == "endpoint_done":
+                done += 1
+            what = f" ({event.detail})" if event.detail else ""
+            status.update(f"checking {name}: {done} probes done, last {event.target}{what}")
+
+        return asyncio.run(runner(name, config, progress=progress))
+
+
+def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:
+    """Run ``fn``; caller mistakes exit 2, anything unexpected exits 3 (one line)."""
+    try:
+        result = fn()
+    except MxtlsError as exc:
+        click.echo(f"mxtls: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        click.echo("mxtls: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # boundary: a bug must not become a traceback wall
+        click.echo(f"mxtls: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(traceback.format_exc(limit=6), err=True)
+        sys.exit(EXIT_INTERNAL)
+    return result
+
+
+BADGE_EPILOG = """\b
+Examples:
+  mxtls badge example.com > badge.svg
+  mxtls badge example.com --output public/mail-tls.svg
+
+\b
+The badge shows the grade of a full check (see docs/grading.md).
+Exit status: 0 badge written, 2 usage error, 3 internal failure.
+"""
+
+
+@click.command(epilog=BADGE_EPILOG)
+@click.argument("domain")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the SVG to FILE (atomically) instead of standard output.",
+)
+@run_options
+def badge(domain: str, output: Path | None, **opts: Any) -> None:
+    """Check DOMAIN and print an SVG badge with its grade."""
+    from mxtls.render.badge import render_badge
+
+    check_writable(output)
+    report = _check(domain, opts, deep=False, host_mode=False)
+    deliver(render_badge(report), output)
+    sys.exit(EXIT_INTERNAL if report.internal_errors else EXIT_OK)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the `check --json` report."""
+    from mxtls.render.json import render_schema
+
+    click.echo(render_schema(), nl=False)

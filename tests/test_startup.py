@@ -1,0 +1,128 @@
+"""Start-up stays instant: ``--help``, ``--version`` and usage errors load no heavy library.
+
+A structural guard, not a timing (timings on a shared machine flake; the
+figures are in ``benchmarks/``): a fresh interpreter runs the command line's
+answers that never reach the network and then reads ``sys.modules``.  A
+command module that imports pydantic, cryptography, dnspython, an HTTP client
+or a service library at its top level fails here, named with the command line
+that pulled it in.  The fix is to import inside the command's function (see
+``mxtls/cli/lazy.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+
+import click
+
+import mxtls.cli
+from mxtls.cli.main import COMMANDS, cli
+
+# Top-level packages that must not load before a command runs: the engine's
+# libraries and the service layers'.
+HEAVY = (
+    "pydantic",
+    "cryptography",
+    "OpenSSL",
+    "dns",
+    "httpx",
+    "httpcore",
+    "certifi",
+    "jinja2",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "dask",
+    "distributed",
+    "pyarrow",
+    "prometheus_client",
+    "aiosmtplib",
+)
+SUBPROCESS_TIMEOUT_S = 60
+
+# Runs in a fresh interpreter: each command line in turn through the real entry
+# point, recording which heavy packages appeared after it.
+_PROBE = """
+import json, sys
+from mxtls.cli.main import main
+heavy = json.loads(sys.argv[1])
+out = []
+for argv in json.loads(sys.argv[2]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+    loaded = sorted(m for m in sys.modules if m.partition(".")[0] in heavy)
+    out.append([argv, sorted({m.partition(".")[0] for m in loaded})])
+sys.stdout = sys.__stdout__
+print("@@" + json.dumps(out))
+"""
+
+
+def _help_lines() -> list[list[str]]:
+    """``--help`` of the root, of every command and of every subcommand of a group."""
+    lines: list[list[str]] = [["--help"], ["--version"], ["no-such-command"]]
+    ctx = click.Context(cli)
+    for entry in COMMANDS:
+        lines.append([entry.name, "--help"])
+        command = cli.get_command(ctx, entry.name)
+        if isinstance(command, click.Group):
+            lines += [[entry.name, sub, "--help"] for sub in command.list_commands(ctx)]
+    return lines
+
+
+def test_help_version_and_usage_errors_load_no_heavy_library() -> None:
+    # Given every command line that answers without running a check
+    lines = _help_lines() + [["check"], ["check", "example.com", "--ports", "x"]]
+    # When a fresh interpreter runs them one after another
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(HEAVY), json.dumps(lines)],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    marker = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
+    assert marker, proc.stdout[-2000:] + proc.stderr[-2000:]
+    # Then none of them imported a heavy package (each is named with the first
+    # command line that pulled it in)
+    offenders: dict[str, str] = {}
+    for argv, loaded in json.loads(marker[0][2:]):
+        for package in loaded:
+            offenders.setdefault(package, " ".join(argv))
+    assert not offenders, f"start-up imported heavy packages: {offenders}"
+
+
+def test_the_table_matches_the_commands() -> None:
+    # The summary --help lists without importing is the command's own short help.
+    ctx = click.Context(cli)
+    for entry in COMMANDS:
+        command = entry.load()
+        assert command.get_short_help_str(limit=200) == entry.summary, entry.name
+        assert cli.get_command(ctx, entry.name) is command
+
+
+def test_every_command_in_the_cli_package_is_reachable() -> None:
+    # A command written under mxtls/cli but missing from the table would never run.
+    reachable: set[int] = set()
+    ctx = click.Context(cli)
+    pending: list[click.Command] = [entry.load() for entry in COMMANDS]
+    while pending:
+        command = pending.pop()
+        reachable.add(id(command))
+        if isinstance(command, click.Group):
+            pending += [c for n in command.list_commands(ctx) if (c := command.get_command(ctx, n))]
+    stray = []
+    for info in pkgutil.iter_modules(mxtls.cli.__path__, "mxtls.cli."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, click.Command) and value is not cli and id(value) not in reachable:
+                stray.append(f"{info.name}:{name}")
+    assert not stray, f"commands not in mxtls.cli.main.COMMANDS: {stray}"
