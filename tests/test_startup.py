@@ -32,6 +32,7 @@ HEAVY = (
     "httpx",
     "httpcore",
     "certifi",
+    "scramp",
     "jinja2",
     "sqlalchemy",
     "alembic",

@@ -14,9 +14,12 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mxtls.errors import ConfigError
-from mxtls.protocol.sasl import Credentials
+
+if TYPE_CHECKING:  # the SASL module loads scramp: not at start-up (``mxtls --help``)
+    from mxtls.protocol.sasl import Credentials
 
 DEFAULT_PORTS = (25, 465, 587)
 SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate
