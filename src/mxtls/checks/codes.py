@@ -55,6 +55,21 @@ CODES: dict[str, CodeInfo] = {
     "mx.unresolvable": CodeInfo(
         "mx.unresolvable", _S.ERROR, "DNS and MX discovery", "an MX host has no A and no AAAA"
     ),
+    "ptr.missing": CodeInfo(
+        "ptr.missing", _S.WARNING, "DNS and MX discovery", "an MX address has no PTR record"
+    ),
+    "ptr.mismatch": CodeInfo(
+        "ptr.mismatch",
+        _S.INFO,
+        "DNS and MX discovery",
+        "an MX address's PTR name does not resolve back to that address (no FCrDNS)",
+    ),
+    "ptr.name_differs": CodeInfo(
+        "ptr.name_differs",
+        _S.INFO,
+        "DNS and MX discovery",
+        "the name a server gives in its banner or EHLO answer is neither its address's PTR name nor the MX host name",
+    ),
     "submission.not_advertised": CodeInfo(
         "submission.not_advertised",
         _S.INFO,

@@ -174,6 +174,22 @@ _ENTRIES = (
         "RFC 1912 §2.1",
     ),
     _e(
+        "ptr.name_differs",
+        "Make the banner/EHLO name, the PTR name and the MX name agree (or know why not).",
+        "The server names itself in its banner or EHLO answer with a name that is neither the "
+        "PTR name of its address nor the MX host name.",
+        "Receivers compare the greeting name with reverse DNS when this host sends mail; a "
+        "mismatch is a spam signal, and it often shows a forgotten host name setting.",
+        (
+            "Set myhostname (and smtpd_banner) to the PTR name.",
+            "Set primary_hostname (and smtp_banner) to the PTR name.",
+            "Set the receive connector's FQDN to the PTR name.",
+            "The provider names its servers; nothing to change.",
+        ),
+        "RFC 5321 §4.1.3",
+        "RFC 1912 §2.1",
+    ),
+    _e(
         "submission.not_advertised",
         "Publish `_submissions._tcp` and `_submission._tcp` SRV records if users submit mail.",
         "No RFC 6186 SRV record names the domain's submission servers (mail clients' "
