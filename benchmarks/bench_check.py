@@ -70,6 +70,7 @@ def start_lab(latency_ms: float) -> tuple[subprocess.Popen[str], CheckConfig]:
         nameservers=nameservers,
         ca_file=Path(ca),
         port_map=parse_port_map(maps),
+        ports=(25, 465, 587),  # every MX host on all three ports, as the numbers below measure
         timeout=5.0,
         ehlo_name="bench.mxtls.invalid",
         dnssec_validate=anchor is not None,

@@ -21,10 +21,12 @@ from mxtls.errors import ConfigError
 if TYPE_CHECKING:  # the SASL module loads scramp: not at start-up (``mxtls --help``)
     from mxtls.protocol.sasl import Credentials
 
-DEFAULT_PORTS = (25, 465, 587)
 SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate
 PING_MAX_SESSIONS = 100  # `mxtls ping`: sessions one run may open
 PING_MIN_INTERVAL_S = 0.5  # a mail server sees at most two sessions a second from `mxtls ping`
+MX_PORTS = (25,)  # RFC 5321 §4.5.4.1 / RFC 3207: MX hosts receive mail on port 25
+SERVER_PORTS = (25, 465, 587)  # `mxtls server`: relay, submissions (RFC 8314), submission
+DEFAULT_PORTS = MX_PORTS  # what `check` probes on every MX host unless --ports says otherwise
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})  # RFC 8314 §3.3: submissions, imaps, pop3s
 
 
@@ -88,7 +90,8 @@ class CheckConfig:
     Attributes:
         nameservers: ``(host, port)`` pairs; empty means the system resolver.
         ca_file: PEM bundle that *replaces* the default trust store (certifi).
-        ports: logical SMTP ports to test.
+        ports: logical SMTP ports to probe on every MX host (default: 25, the
+            relay path; submission servers come from RFC 6186 SRV records).
         port_map: logical port -> local port actually connected (lab/testing).
         ehlo_name: the name sent in EHLO/HELO.
         warn_days: ``cert.expiring_soon`` threshold.
@@ -104,6 +107,8 @@ class CheckConfig:
         auth_ports: the logical ports where ``auth`` is tried.
         auth_check_plaintext: test with throw-away credentials whether a
             STARTTLS port takes AUTH before TLS (``--auth-check-plaintext``).
+        implicit_ports: ports where TLS starts with the first byte (RFC 8314
+            §3.3); an SRV ``_submissions`` record adds the port it names.
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -124,6 +129,7 @@ class CheckConfig:
     auth: Credentials | None = None
     auth_ports: frozenset[int] = SUBMISSION_PORTS
     auth_check_plaintext: bool = False
+    implicit_ports: frozenset[int] = IMPLICIT_TLS_PORTS
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""
@@ -132,10 +138,9 @@ class CheckConfig:
                 return actual
         return port
 
-    @staticmethod
-    def tls_mode(port: int) -> str:
-        """``implicit`` for 465, 993 and 995, ``starttls`` otherwise."""
-        return "implicit" if port in IMPLICIT_TLS_PORTS else "starttls"
+    def tls_mode(self, port: int) -> str:
+        """``implicit`` on :attr:`implicit_ports` (465, 993, 995), ``starttls`` otherwise."""
+        return "implicit" if port in self.implicit_ports else "starttls"
 
 
 def parse_nameserver(spec: str) -> tuple[str, int]:

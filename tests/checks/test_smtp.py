@@ -6,6 +6,7 @@ import pytest
 
 from mxtls.checks.smtp import check_dead_servers, check_smtp, looks_throttled, untested_steps
 from mxtls.checks.starttls import check_starttls, check_starttls_consistency
+from mxtls.models.deep import DeepScan, DeepScanObservation
 from mxtls.models.findings import Severity
 from mxtls.models.observations import EndpointObservation
 
@@ -345,3 +346,19 @@ def test_a_named_server_with_every_port_closed_is_down() -> None:
     assert codes(check_dead_servers(findings[:2], [*closed[:2], endpoint(role="server")])) == {
         "smtp.port_closed"
     }
+
+
+def test_starttls_inconsistent_across_connections_of_one_address() -> None:
+    # Given one address whose main session offers STARTTLS but whose second
+    # session (without SNI) does not: a pool member behind one address,
+    findings = check_starttls_consistency([endpoint(nosni_starttls_offered=False)])
+    assert [(f.code, f.target) for f in findings] == [("starttls.inconsistent", HOST)]
+    assert "(no SNI)" in findings[0].message
+    # and the deep scan's connections count too, by how many saw what.
+    tally = DeepScanObservation(host=HOST, ip=IP, port=25, starttls_offered=7, starttls_absent=1)
+    scan = DeepScan(host=HOST, ip=IP, port=25, tls=tally)
+    (finding,) = check_starttls_consistency([endpoint(nosni_starttls_offered=True)], [scan])
+    assert "deep scan, 1 connection)" in finding.message
+    agreeing = DeepScanObservation(host=HOST, ip=IP, port=25, starttls_offered=7)
+    quiet = DeepScan(host=HOST, ip=IP, port=25, tls=agreeing)
+    assert check_starttls_consistency([endpoint(nosni_starttls_offered=True)], [quiet]) == []

@@ -69,7 +69,7 @@ def test_scan_host_on_a_legacy_postfix(postfix_good: PostfixPeer) -> None:
     # then the legacy protocols are found and judged, and nothing crashed.
     assert proc.returncode == 0, proc.stderr[-2000:]  # legacy TLS is a warning
     doc = json.loads(proc.stdout)
-    assert doc["kind"] == "host"
+    assert doc["kind"] == "servers"  # scan-host is `server --deep`
     codes = {f["code"] for f in doc["findings"]}
     assert "tls.protocol_legacy" in codes, codes
     assert all(f["severity"] != "error" for f in doc["findings"]), doc["findings"]

@@ -32,7 +32,7 @@ from mxtls.render.text import render_text
 
 GOLDEN = Path(__file__).parent / "golden" / "text"
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-DOMAINS = ("good.lab", "expired.lab", "allbusy.lab")
+DOMAINS = ("good.lab", "expired.lab", "allbusy.lab", "bigmail.lab", "submit.lab")
 WIDTHS = (80, 120)
 STEP_TIMEOUT_S = 4.0
 _DIGEST = re.compile(r"\b[0-9a-f]{64}\b")

@@ -15,6 +15,7 @@ from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.run import check_domain
 from mxtls.lab.dns_server import DnsServer
 from mxtls.models.findings import Severity
+from mxtls.models.observations import EndpointObservation
 from mxtls.models.report import Report
 from mxtls.testing import PostfixPeer
 
@@ -29,6 +30,8 @@ ns      A   127.0.0.1
 @       MX  10 {mx_host}.
 @       CAA 0 issue "lab.invalid"
 _smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"
+_submissions._tcp SRV 0 1 465 {mx_host}.
+_submission._tcp SRV 0 1 587 {mx_host}.
 {mx_host}. A {ip}
 """
     return dns.zone.from_text(text, origin=domain, relativize=False)
@@ -51,12 +54,28 @@ async def _check(peer: PostfixPeer) -> Report:
         await server.stop()
 
 
+def _all_endpoints(report: Report) -> list[EndpointObservation]:
+    """The MX endpoints (port 25) and the submission ones the SRV records named."""
+    assert report.submission is not None
+    hosts = [*report.hosts, *report.submission.hosts]
+    return [ep for host in hosts for ep in host.endpoints]
+
+
 async def test_postfix_with_good_chain_is_clean(postfix_good: PostfixPeer) -> None:
     report = await _check(postfix_good)
     assert not report.internal_errors
     assert [f for f in report.findings if f.severity != Severity.INFO] == []
-    endpoints = report.hosts[0].endpoints
-    assert {ep.port for ep in endpoints} == {25, 465, 587}
+    # The MX is probed on 25, the relay path; 465 and 587 because SRV records name them.
+    assert {(ep.port, ep.role) for ep in report.hosts[0].endpoints} == {(25, "mx")}
+    assert report.submission is not None
+    assert {t.port for t in report.submission.targets} == {465, 587}
+    endpoints = _all_endpoints(report)
+    assert {(ep.port, ep.role) for ep in endpoints} == {
+        (25, "mx"),
+        (465, "submission"),
+        (587, "submission"),
+    }
+    assert "submission.not_advertised" not in {f.code for f in report.findings}
     for ep in endpoints:
         # Given Postfix sends leaf + intermediate, the whole chain is observed as sent.
         assert ep.handshake is not None and len(ep.handshake.chain) == 2
@@ -73,8 +92,10 @@ async def test_postfix_with_broken_chain_is_judged(postfix_broken: PostfixPeer) 
     serious = {
         (f.code, f.target.rsplit(":", 1)[1]) for f in report.findings if f.severity != Severity.INFO
     }
-    # The leaf expired yesterday and names another host, on every port.
+    # The leaf expired yesterday and names another host, on every port probed:
+    # 25 (the MX) and 465/587 (named by SRV).
     for port in ("25", "465", "587"):
         assert ("cert.expired", port) in serious
         assert ("cert.hostname_mismatch", port) in serious
     assert {code for code, _ in serious} == {"cert.expired", "cert.hostname_mismatch"}
+    assert {ep.port for ep in _all_endpoints(report)} == {25, 465, 587}

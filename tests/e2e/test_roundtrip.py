@@ -194,8 +194,10 @@ def test_generated_records_make_every_check_pass(published: Report) -> None:
     assert published.dnssec and all(r.status == "secure" for r in published.dnssec)
     # and nothing at all is left to report: no dane.*/mta_sts.*/tls_rpt.*/delivery.*
     # finding, not even an info one (3 1 1 + 2 1 1 is a rollover scheme, so no
-    # dane.no_rollover; every record exists, so no *.missing; the zone publishes CAA)
-    assert [f.model_dump() for f in published.findings] == []
+    # dane.no_rollover; every record exists, so no *.missing; the zone publishes CAA).
+    # Only the submission SRV records are not ours to generate: they concern mail
+    # clients, not the relay path these records protect.
+    assert [f.code for f in published.findings] == ["submission.not_advertised"]
     # and all three sender kinds deliver, the strict ones because the policies apply
     senders = {s.sender: s for s in published.verdict.senders}
     assert {k: s.outcome for k, s in senders.items()} == {

@@ -18,7 +18,7 @@ from mxtls.lab.scenarios import (
     SCENARIOS,
     scenario_table,
 )
-from mxtls.lab.world import Lab
+from mxtls.lab.world import Lab, listen_address
 
 
 def refused(address: str, port: int) -> bool:
@@ -106,7 +106,7 @@ def test_every_listener_uses_the_shared_ports(world: Lab) -> None:
     # Given the lab's one port map, each host listens exactly on the ports of its row
     local = world.port_map
     expected = {
-        (addr, local[logical])
+        (listen_address(addr), local[logical])
         for host in world.hosts.values()
         for addr in host.addresses
         for logical in host.spec.ports

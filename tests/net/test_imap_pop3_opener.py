@@ -14,6 +14,7 @@ from mxtls.net.starttls import Dialogue, Stopped, open_tls_start
 from mxtls.net.tls import tls_handshake
 from mxtls.protocol.starttls import IMAP, POP3, Dialect, MailProtocol
 from mxtls.testing.dovecot import DovecotInstance
+from tests.peers import require_peer
 
 HOST = "mail.dovecot.test"
 IP = "127.0.0.2"  # Dovecot "secures" a client whose address equals its own
@@ -21,9 +22,7 @@ IP = "127.0.0.2"  # Dovecot "secures" a client whose address equals its own
 
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[DovecotInstance]:
-    ok, reason = DovecotInstance.available()
-    if not ok:
-        pytest.skip(f"Dovecot not available: {reason}")
+    require_peer("Dovecot", *DovecotInstance.available())
     issued = LabCA(name="mxtls dovecot opener root").issue([HOST])
     with DovecotInstance(HOST, issued.chain_pem(), issued.key_pem(), ip=IP) as instance:
         yield instance

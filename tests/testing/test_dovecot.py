@@ -12,15 +12,14 @@ import pytest
 from mxtls.lab.ca import LabCA
 from mxtls.testing.daemon import group_members
 from mxtls.testing.dovecot import DovecotInstance
+from tests.peers import require_peer
 
 HOST = "imap.harness.test"
 IP = "127.0.0.2"  # not the client's address: Dovecot then applies its pre-TLS policy
 
 
 def _require_dovecot() -> None:
-    ok, reason = DovecotInstance.available()
-    if not ok:
-        pytest.skip(f"Dovecot not available: {reason}")
+    require_peer("Dovecot", *DovecotInstance.available())
 
 
 def test_available_reports_a_reason_or_nothing() -> None:

@@ -29,6 +29,7 @@ from mxtls.checks.mta_sts import check_mta_sts
 from mxtls.checks.mx import check_mx
 from mxtls.checks.smtp import check_dead_servers, check_smtp
 from mxtls.checks.starttls import check_starttls, check_starttls_consistency
+from mxtls.checks.submission import check_submission
 from mxtls.checks.tls import check_tls
 from mxtls.checks.tls_rpt import check_tls_rpt
 from mxtls.checks.vulns import check_vulns
@@ -36,7 +37,12 @@ from mxtls.models.dane import DaneObservation
 from mxtls.models.deep import DeepScan, key_type_variants
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
 from mxtls.models.findings import Finding, endpoint_target
-from mxtls.models.observations import Discovery, EndpointObservation
+from mxtls.models.observations import (
+    Discovery,
+    DnsAnswer,
+    EndpointObservation,
+    SrvTarget,
+)
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
@@ -56,6 +62,7 @@ def run_checks(
     now: datetime,
     warn_days: int,
     trust: TrustStore,
+    deep: Sequence[DeepScan] = (),
 ) -> list[Finding]:
     """Judge everything observed in one run.
 
@@ -65,6 +72,7 @@ def run_checks(
         now: the run's clock (expiry is judged against it).
         warn_days: ``cert.expiring_soon`` threshold in days.
         trust: the run's trust store.
+        deep: the deep scans (their connections count for STARTTLS consistency).
 
     Returns:
         Deduplicated findings, errors first, then by target and code.  For a
@@ -80,7 +88,7 @@ def run_checks(
         findings.extend(check_tls(obs))
         findings.extend(check_certificate(obs, now=now, warn_days=warn_days, trust=trust))
     findings = check_dead_servers(findings, endpoints)
-    findings.extend(check_starttls_consistency(endpoints))
+    findings.extend(check_starttls_consistency(endpoints, deep))
     findings.extend(check_certificate_consistency(endpoints))
     findings.extend(check_delivery(discovery, endpoints))
     return sort_findings(findings)
@@ -99,13 +107,17 @@ class RunObservations:
     dane: DaneObservation | None = None
     deep: Sequence[DeepScan] = ()
     extra_findings: Sequence[Finding] = ()
+    submission_srv: Sequence[DnsAnswer] | None = None  # None: not looked up
+    submission_targets: Sequence[SrvTarget] = ()
 
 
 def judge(
     obs: RunObservations, *, now: datetime, warn_days: int, trust: TrustStore
 ) -> tuple[list[Finding], DeliveryVerdict]:
     """All findings of the run and the delivery verdict."""
-    findings = run_checks(obs.discovery, obs.endpoints, now=now, warn_days=warn_days, trust=trust)
+    findings = run_checks(
+        obs.discovery, obs.endpoints, now=now, warn_days=warn_days, trust=trust, deep=obs.deep
+    )
     findings.extend(obs.extra_findings)
     domain = obs.discovery.domain
     if not obs.discovery.null_mx:
@@ -116,6 +128,9 @@ def judge(
         if obs.tls_rpt is not None:
             findings.extend(check_lookups(domain, [obs.tls_rpt.txt]))
             findings.extend(check_tls_rpt(obs.tls_rpt))
+        if obs.submission_srv is not None:
+            findings.extend(check_lookups(domain, list(obs.submission_srv)))
+            findings.extend(check_submission(domain, obs.submission_srv, obs.submission_targets))
         tlsa_results = [lk.dnssec for lk in obs.dane.lookups if lk.dnssec] if obs.dane else []
         findings.extend(check_dnssec([*obs.dnssec, *tlsa_results], domain=domain))
         if obs.dane is not None:

@@ -186,7 +186,10 @@ def check_smtp(obs: EndpointObservation) -> list[Finding]:
 def _port_closed(obs: EndpointObservation, target: str, phrase: str) -> Finding:
     # RFC 5321 §5.1 sends relay mail to port 25 only; RFC 6186 names submission
     # servers: a port nothing points to may be closed without harm.
-    why = "an MX host receives mail on port 25" if obs.role == "mx" else "no record names it"
+    why = {
+        "mx": "an MX host receives mail on port 25",
+        "server": "a default port, not one that was named",
+    }.get(obs.role, "no record names it")
     return make_finding(
         "smtp.port_closed",
         target,

@@ -19,6 +19,7 @@ from mxtls.checks.smtp import (
     STEP_STARTTLS,
     is_throttled,
 )
+from mxtls.models.deep import DeepScan
 from mxtls.models.findings import Finding
 from mxtls.models.observations import EndpointObservation
 
@@ -139,24 +140,41 @@ def _check_implicit(obs: EndpointObservation, target: str) -> list[Finding]:
     ]
 
 
-def check_starttls_consistency(endpoints: Sequence[EndpointObservation]) -> list[Finding]:
-    """Compare STARTTLS availability across the addresses of one host and port.
+def check_starttls_consistency(
+    endpoints: Sequence[EndpointObservation], deep: Sequence[DeepScan] = ()
+) -> list[Finding]:
+    """Compare what EHLO advertised on every connection to one host and port.
 
-    Emits ``starttls.inconsistent`` (target MXHOST).  RFC 3207 §4: STARTTLS
-    tells the client the server "is currently able to negotiate the use of
-    TLS"; a host whose addresses disagree downgrades mail at random, and
-    senders that cache "TLS works here" see intermittent failures.
+    Every connection counts: each address's main session, the second
+    session without SNI, and the deep scan's many connections.  A pool
+    behind a load balancer with one misconfigured member shows STARTTLS on
+    some and not on others, even on a single address.
+
+    Emits ``starttls.inconsistent`` (target MXHOST), naming the connections.
+    RFC 3207 §4: STARTTLS tells the client the server "is currently able to
+    negotiate the use of TLS"; a host that disagrees with itself downgrades
+    mail at random, and senders that cache "TLS works here" see intermittent
+    failures.  Different ports are different services (25 and 587 often run
+    different configurations), so each port is compared on its own.
     """
-    by_host_port: dict[tuple[str, int], dict[bool, list[str]]] = defaultdict(
-        lambda: {True: [], False: []}
-    )
+    seen: dict[tuple[str, int], dict[bool, list[str]]] = defaultdict(lambda: {True: [], False: []})
     for obs in endpoints:
+        where = _address(obs.ip, obs.port)
         offered = starttls_offered(obs)
         if offered is not None:
-            by_host_port[(obs.host, obs.port)][offered].append(obs.ip)
+            seen[(obs.host, obs.port)][offered].append(where)
+        if obs.tls_mode == "starttls" and obs.nosni_starttls_offered is not None:
+            seen[(obs.host, obs.port)][obs.nosni_starttls_offered].append(f"{where} (no SNI)")
+    for scan in deep:
+        where = f"{_address(scan.ip, scan.port)} (deep scan"
+        tally = seen[(scan.host, scan.port)]
+        if scan.tls.starttls_offered:
+            tally[True].append(f"{where}, {_times(scan.tls.starttls_offered)})")
+        if scan.tls.starttls_absent:
+            tally[False].append(f"{where}, {_times(scan.tls.starttls_absent)})")
     findings: list[Finding] = []
-    for (host, port), seen in sorted(by_host_port.items()):
-        with_tls, without = seen[True], seen[False]
+    for (host, port), tally in sorted(seen.items()):
+        with_tls, without = tally[True], tally[False]
         if with_tls and without:
             findings.append(
                 make_finding(
@@ -167,3 +185,11 @@ def check_starttls_consistency(endpoints: Sequence[EndpointObservation]) -> list
                 )
             )
     return findings
+
+
+def _address(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _times(count: int) -> str:
+    return f"{count} connection{'s' * (count != 1)}"

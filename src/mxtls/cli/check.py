@@ -1,4 +1,4 @@
-"""``mxtls check``, ``scan-host``, ``badge`` and ``schema``: the commands that run a check.
+"""``check``, ``server``, ``scan-host``, ``badge``, ``schema``: the commands that run a check.
 
 Exit status (docs/findings.md): 0 no finding at or above ``--fail-on``;
 1 at least one; 2 usage error or bad input; 3 the check itself failed.
@@ -11,6 +11,7 @@ arguments are parsed and before the event loop starts (see
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -21,7 +22,7 @@ import click
 
 from mxtls.cli.options import build_config, parse_port_map, parse_ports, run_options
 from mxtls.cli.output import check_writable, chosen_format, deliver, output_options
-from mxtls.config import CheckConfig
+from mxtls.config import MX_PORTS, CheckConfig
 from mxtls.errors import MxtlsError
 from mxtls.models.severity import Severity
 
@@ -48,20 +49,33 @@ Exit status: 0 no finding at or above --fail-on (default: error),
 Finding codes are listed in docs/findings.md.
 """
 
+SERVER_EPILOG = """\b
+Examples:
+  mxtls server smtp.example.com              ports 25, 465 and 587
+  mxtls server smtp.example.com:587 mx1.example.com:25
+  mxtls server 192.0.2.25 --deep --json
+  mxtls server '[2001:db8::25]:25'
+
+\b
+A port you name (HOST:PORT or --ports) must answer; a default port that is
+closed is only noted (smtp.port_closed), unless every port of the server is.
+Exit status as for `mxtls check`. With --deep the scan opens a few dozen
+connections per port (at most --max-conns at once) and stops when the
+server throttles.
+"""
+
 SCAN_EPILOG = """\b
 Examples:
   mxtls scan-host mx1.example.com            ports 25, 465 and 587
   mxtls scan-host mx1.example.com:25 --json
-  mxtls scan-host 192.0.2.25:587
 
 \b
-Exit status as for `mxtls check`. The scan opens a few dozen connections
-per port (at most --max-conns at once) and stops when the server throttles.
+The same as `mxtls server HOST[:PORT] --deep`.
 """
 
 
 def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
-    """Options shared by `check` and `scan-host` (names are part of the contract)."""
+    """Options shared by `check`, `server` and `scan-host` (names are part of the contract)."""
     return output_options()(_report_options(run_options(fn)))
 
 
@@ -102,36 +116,32 @@ def check(domain: str, deep: bool, **opts: Any) -> None:
     _run_cli(domain, opts, deep=deep, host_mode=False)
 
 
+@click.command(epilog=SERVER_EPILOG)
+@click.argument("servers", metavar="HOST[:PORT]...", nargs=-1, required=True)
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also enumerate protocols, ciphers, groups; test known flaws (more connections).",
+)
+@_common_options
+def server(servers: tuple[str, ...], deep: bool, **opts: Any) -> None:
+    """Test named mail servers (not a domain's MX): SMTP on 25, 465 and 587.
+
+    HOST is a name or an address; HOST:PORT tests that port only. No MX
+    lookup and no domain policies; certificates are judged against HOST.
+    """
+    _run_cli(list(servers), opts, deep=deep, host_mode=True)
+
+
 @click.command(name="scan-host", epilog=SCAN_EPILOG)
 @click.argument("target", metavar="HOST[:PORT]")
 @_common_options
 def scan_host(target: str, **opts: Any) -> None:
-    """Deep-scan one mail host: protocols, ciphers, groups, certificates, known flaws.
-
-    No MX lookup: HOST is probed directly (a name or an address). With :PORT
-    only that port is scanned, otherwise --ports.
-    """
-    host, port = _split_host_port(target)
-    if port is not None:
-        opts["ports"] = str(port)
-    _run_cli(host, opts, deep=True, host_mode=True)
+    """Deep-scan one mail host: `mxtls server HOST[:PORT] --deep`."""
+    _run_cli([target], opts, deep=True, host_mode=True)
 
 
-def _split_host_port(target: str) -> tuple[str, int | None]:
-    text = target.strip()
-    if text.startswith("["):  # [2001:db8::1]:25
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, ""
-    if port and (not port.isdigit() or not 0 < int(port) < 65536):
-        raise click.UsageError(f"invalid port in {target!r}")
-    return host, int(port) if port else None
-
-
-def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> None:
+def _run_cli(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode: bool) -> None:
     from mxtls.cli.output import emit_report
 
     chosen_format(opts)
@@ -143,13 +153,17 @@ def _run_cli(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) ->
     sys.exit(exit_status(report, fail_on))
 
 
-def _check(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> Report:
-    """Build the run's configuration from the options and run one check."""
+def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode: bool) -> Report:
+    """Build the run's configuration from the options and run one check.
+
+    ``name`` is a domain, or (``host_mode``) the servers of `mxtls server`.
+    """
     try:
+        ports = parse_ports(opts["ports"]) if opts["ports"] else None
         config = build_config(
             nameservers=opts["nameservers"],
             ca_file=opts["ca_file"],
-            ports=parse_ports(opts["ports"]),
+            ports=ports or MX_PORTS,
             port_map=parse_port_map(opts["port_maps"]),
             timeout=opts["timeout"],
             ehlo_name=opts["ehlo_name"],
@@ -166,11 +180,17 @@ def _check(name: str, opts: dict[str, Any], *, deep: bool, host_mode: bool) -> R
     # Everything the check needs is imported here, before the event loop starts.
     from rich.console import Console
 
-    from mxtls.engine.run import check_domain, check_host
+    from mxtls.engine.run import check_domain
+    from mxtls.engine.servers import check_servers
 
     stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
-    runner = check_host if host_mode else check_domain
-    return _run_guarded(lambda: _with_progress(runner, name, config, stderr), stderr)
+    if host_mode:
+        servers = [name] if isinstance(name, str) else name
+        runner = functools.partial(check_servers, ports=ports, deep=deep)
+        label = " ".join(servers)
+        return _run_guarded(lambda: _with_progress(runner, servers, config, stderr, label), stderr)
+    assert isinstance(name, str)
+    return _run_guarded(lambda: _with_progress(check_domain, name, config, stderr), stderr)
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -182,14 +202,16 @@ def exit_status(report: Report, fail_on: Severity) -> int:
 
 def _with_progress(
     runner: Callable[..., Coroutine[Any, Any, Report]],
-    name: str,
+    what: Any,
     config: CheckConfig,
     stderr: Console,
+    label: str | None = None,
 ) -> Report:
     import asyncio
 
+    name = label if label is not None else str(what)
     if not stderr.is_terminal:
-        return asyncio.run(runner(name, config))
+        return asyncio.run(runner(what, config))
     done = 0
     with stderr.status(f"checking {name} …") as status:
 
@@ -200,7 +222,7 @@ def _with_progress(
             what = f" ({event.detail})" if event.detail else ""
             status.update(f"checking {name}: {done} probes done, last {event.target}{what}")
 
-        return asyncio.run(runner(name, config, progress=progress))
+        return asyncio.run(runner(what, config, progress=progress))
 
 
 def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:

@@ -28,18 +28,17 @@ if TYPE_CHECKING:  # loaded by the commands themselves, not at start-up
     from mxtls.lab.world import Lab
     from mxtls.models.report import Report
 
-DEMO_DOMAINS = (
-    "good.lab",
-    "secure.lab",
-    "expired.lab",
-    "wrongname.lab",
-    "nochain.lab",
-    "nostarttls.lab",
-    "ratelimited.lab",
-)
 DEMO_TIMEOUT_S = 3.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # stop `mxtls lab` cleanly, as Ctrl-C does
 DEMO_DOMAINS_AT_ONCE = 8  # `--all` checks 60+ domains; a few at a time keeps timings honest
+
+
+def demo_domains() -> tuple[str, ...]:
+    """The rows marked ``demo`` in the scenario table: the perfect domains, the
+    provider-like shapes of real domains, and the most common breakages."""
+    from mxtls.lab.scenarios import SCENARIOS
+
+    return tuple(sc.domain for sc in SCENARIOS if sc.demo)
 
 
 def lab_config(lab: Lab, *, timeout: float = DEMO_TIMEOUT_S) -> CheckConfig:
@@ -90,7 +89,7 @@ def demo(
 
     \b
     Examples:
-      mxtls demo                    good.lab, secure.lab and five broken domains
+      mxtls demo                    perfect domains, provider shapes, common breakages
       mxtls demo expired.lab        one domain
       mxtls demo --all              every scenario
       mxtls demo --list             what each lab domain demonstrates
@@ -135,7 +134,7 @@ async def _demo(
             raise click.UsageError(
                 f"not a lab domain: {', '.join(unknown)} (see `mxtls demo --list`)"
             )
-        chosen = list(lab.domains if all_domains else (domains or DEMO_DOMAINS))
+        chosen = list(lab.domains if all_domains else (domains or demo_domains()))
         config = lab_config(lab)
         if not as_json:
             console.print(

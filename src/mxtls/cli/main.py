@@ -64,10 +64,15 @@ COMMANDS = (
     LazyCommand(
         "scan-host",
         "mxtls.cli.check:scan_host",
-        "Deep-scan one mail host: protocols, ciphers, groups, certificates, known flaws.",
+        "Deep-scan one mail host: `mxtls server HOST[:PORT] --deep`.",
     ),
     LazyCommand(
         "schema", "mxtls.cli.check:schema", "Print the JSON Schema of the `check --json` report."
+    ),
+    LazyCommand(
+        "server",
+        "mxtls.cli.check:server",
+        "Test named mail servers (not a domain's MX): SMTP on 25, 465 and 587.",
     ),
     LazyCommand(
         "tlsrpt",
@@ -86,10 +91,12 @@ COMMANDS = (
 def cli() -> None:
     """Is mail to a domain protected in transit, and will strict senders deliver?
 
-    mxtls finds a domain's MX hosts, connects to every address on ports
-    25/465/587, speaks SMTP, negotiates STARTTLS or implicit TLS, and judges
-    protocols, ciphers and the certificate chain. Start with `mxtls demo`
-    (a built-in local mail world), then `mxtls check YOUR-DOMAIN`.
+    mxtls finds a domain's MX hosts, connects to every address on port 25
+    (the relay path) and to the submission servers its SRV records name,
+    speaks SMTP, negotiates STARTTLS or implicit TLS, and judges protocols,
+    ciphers and the certificate chain. Start with `mxtls demo` (a built-in
+    local mail world), then `mxtls check YOUR-DOMAIN`; `mxtls server HOST`
+    tests one server, `mxtls explain CODE` says what a finding means.
     """
 
 

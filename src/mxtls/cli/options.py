@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from mxtls.config import DEFAULT_PORTS, CheckConfig, Limits, Timeouts, parse_nameserver
+from mxtls.config import MX_PORTS, CheckConfig, Limits, Timeouts, parse_nameserver
 from mxtls.errors import ConfigError
 
 
@@ -72,7 +72,7 @@ def build_config(
     *,
     nameservers: Iterable[str] = (),
     ca_file: Path | None = None,
-    ports: tuple[int, ...] = (25, 465, 587),
+    ports: tuple[int, ...] = MX_PORTS,
     port_map: tuple[tuple[int, int], ...] = (),
     timeout: float = 10.0,
     ehlo_name: str | None = None,
@@ -139,10 +139,11 @@ def run_options(fn: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--ports",
-            default=",".join(map(str, DEFAULT_PORTS)),
-            show_default=True,
+            default=None,
             metavar="LIST",
-            help="Comma-separated ports; 465 is implicit TLS, others STARTTLS.",
+            help="Comma-separated ports (465 implicit TLS, others STARTTLS). check: probed on "
+            "every MX host (default 25); server: for servers named without a port "
+            "(default 25,465,587).",
         ),
         click.option(
             "--timeout",

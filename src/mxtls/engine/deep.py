@@ -1,6 +1,12 @@
 """The deep scan stage: protocol/cipher enumeration and vulnerability probes.
 
-Runs after the main dialogue, only on endpoints where TLS worked.  Mail
+Runs after the main dialogue on every endpoint where a TLS channel can be
+opened, whether or not the observing handshake worked: the scan speaks TLS
+from its own ClientHello codec, so a server that knows only SSLv3 or odd
+suites (exactly what the observing handshake cannot talk to) is scanned.
+Where it cannot run (no TCP connection, no 220 banner, STARTTLS not
+offered or refused, the server throttled us) the endpoint is listed as
+skipped with the reason, in the report and the JSON.  Mail
 servers throttle scanners, so the ports of one address are scanned one
 after another while different addresses proceed in parallel, and every
 connection takes a slot of the runtime's limiter for its address (so
@@ -19,9 +25,46 @@ from mxtls.engine.progress import ProgressCallback, ProgressEvent
 from mxtls.models.deep import DeepScan
 from mxtls.models.findings import endpoint_target
 from mxtls.models.observations import EndpointObservation
+from mxtls.models.report import DeepSkip
 from mxtls.net.deep.scanner import deep_scan_endpoint
 from mxtls.net.deep.vulns import probe_vulnerabilities
 from mxtls.net.politeness import ConnectionLimiter
+
+
+def skip_reason(ep: EndpointObservation) -> str | None:
+    """Why the deep scan cannot open a TLS channel to ``ep``, or None when it can try."""
+    if ep.connect_failure is not None:
+        return f"no TCP connection ({ep.connect_failure.kind})"
+    if ep.throttled and ep.handshake is None:
+        return "the server throttled the checker"
+    if ep.tls_mode == "implicit":
+        return None  # TLS starts with the first byte: a connection is enough
+    if ep.banner is None or ep.banner.code != 220:
+        code = f" (banner {ep.banner.code})" if ep.banner is not None else ""
+        return f"no 220 banner{code}"
+    if ep.starttls_offered is False:
+        return "STARTTLS not offered"
+    reply = ep.starttls_reply
+    if reply is not None and reply.code != 220:
+        return f"STARTTLS answered {reply.code}"
+    if reply is None and ep.handshake is None:
+        return f"no answer to STARTTLS ({ep.stop_reason or 'stopped'})"
+    return None
+
+
+def plan_deep(
+    endpoints: Sequence[EndpointObservation],
+) -> tuple[list[EndpointObservation], list[DeepSkip]]:
+    """The endpoints the deep scan will try, and those it must skip (with why)."""
+    scan: list[EndpointObservation] = []
+    skipped: list[DeepSkip] = []
+    for ep in endpoints:
+        reason = skip_reason(ep)
+        if reason is None:
+            scan.append(ep)
+        else:
+            skipped.append(DeepSkip(host=ep.host, ip=ep.ip, port=ep.port, reason=reason))
+    return scan, skipped
 
 
 async def deep_scan(
@@ -30,7 +73,7 @@ async def deep_scan(
     progress: ProgressCallback | None = None,
     limiter: ConnectionLimiter | None = None,
 ) -> list[DeepScan]:
-    """Deep-scan every endpoint that completed a TLS handshake.
+    """Deep-scan every endpoint of ``endpoints`` (see :func:`plan_deep` for the choice).
 
     Args:
         endpoints: the check's endpoint observations.
@@ -46,8 +89,7 @@ async def deep_scan(
         )
     by_ip: dict[str, list[EndpointObservation]] = {}
     for ep in endpoints:
-        if ep.handshake is not None:
-            by_ip.setdefault(ep.ip, []).append(ep)
+        by_ip.setdefault(ep.ip, []).append(ep)
 
     async def one_address(ip: str, eps: list[EndpointObservation]) -> list[DeepScan]:
         gate = limiter.gate(ip)

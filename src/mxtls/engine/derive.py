@@ -56,6 +56,8 @@ def derive(observed: Observed, now: datetime) -> RunObservations:
         host_dnssec={r.qname: r.status for r in observed.dnssec if r.rdtype != "MX"},
         dane=dane,
         deep=observed.deep,
+        submission_srv=observed.submission_srv,
+        submission_targets=observed.submission_targets,
     )
 
 

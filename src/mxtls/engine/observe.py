@@ -1,10 +1,12 @@
 """Observe: everything one check asks the network, concurrently and within bounds.
 
-:func:`observe_check` is the check's one I/O stage: every planned MX host is
-resolved, then probed on every address and port while its TLSA records are
-looked up; the domain's MTA-STS and TLS-RPT records and policy, and the
-DNSSEC status of the MX and address answers, are observed at the same time;
-the deep scan follows when asked for.  What comes back is :class:`Observed`:
+:func:`observe_check` is the check's one I/O stage: every planned host is
+resolved, then probed on every address and on the ports its
+:class:`~mxtls.engine.plan.ProbePlan` names while its TLSA records are
+looked up; for a domain, its MTA-STS and TLS-RPT records and policy, the
+DNSSEC status of the MX and address answers, and its submission servers
+(RFC 6186 SRV, :mod:`mxtls.engine.submission`) are observed at the same
+time; the deep scan follows when asked for.  What comes back is :class:`Observed`:
 facts only, for :mod:`mxtls.engine.derive` and then the checks.
 
 Every connection takes a slot from the runtime's
@@ -24,25 +26,27 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mxtls.config import CheckConfig
-from mxtls.engine.plan import resolve_host
+from mxtls.engine.plan import ProbePlan, Target, resolve_host
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
 from mxtls.engine.runtime import Check
+from mxtls.engine.submission import lookup_submission, plan_submission
 from mxtls.models.dane import TlsaLookup
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import endpoint_target
-from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
+from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, SrvTarget
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.models.report import DeepSkip
 from mxtls.net.dane import lookup_host_tlsa
 from mxtls.net.politeness import ConnectionLimiter
 from mxtls.net.smtp_session import probe_endpoint
 
-CheckKind = Literal["domain", "host"]
+CheckKind = Literal["domain", "servers"]
 
 
 @dataclass(frozen=True, slots=True)
 class HostObservation:
-    """One MX host: its DNS answers, its endpoints as probed, its TLSA lookups."""
+    """One host: its DNS answers, its endpoints as probed, its TLSA lookups."""
 
     host: MxHost
     endpoints: list[EndpointObservation]
@@ -54,15 +58,19 @@ class Observed:
     """What the probes of one check recorded (facts only).
 
     Attributes:
-        kind: ``domain`` (MX discovery and policies) or ``host`` (one mail host).
+        kind: ``domain`` (MX discovery and policies) or ``servers`` (named servers).
         raw: the name as the caller gave it.
-        name: the A-label domain, or the host name or address.
-        mx: the MX answer (synthesised for a host check).
+        name: the A-label domain, or the servers' names.
+        mx: the MX answer (synthesised for a server check).
         null_mx: the MX answer is a null MX (RFC 7505).
-        hosts: one entry per planned MX host, in plan order.
+        hosts: one entry per planned MX host (or named server), in plan order.
         mta_sts, tls_rpt: the domain's policies (None when not observed).
         dnssec: the DNSSEC status of the MX answer and each host's address answer.
-        deep: the deep scan of every endpoint where TLS worked (when asked for).
+        submission_srv: the two RFC 6186 SRV answers (None: not looked up).
+        submission_targets: what they name (``.`` kept).
+        submission: the submission hosts they name, as probed.
+        deep: the deep scan of every endpoint it could reach (when asked for).
+        deep_skipped: the endpoints it could not, and why.
         timings_ms: ``mx_lookup``, ``hosts`` and ``deep_scan``, milliseconds.
     """
 
@@ -75,13 +83,17 @@ class Observed:
     mta_sts: MtaStsObservation | None = None
     tls_rpt: TlsRptObservation | None = None
     dnssec: list[DnssecResult] = field(default_factory=list)
+    submission_srv: list[DnsAnswer] | None = None
+    submission_targets: list[SrvTarget] = field(default_factory=list)
+    submission: list[HostObservation] = field(default_factory=list)
     deep: list[DeepScan] = field(default_factory=list)
+    deep_skipped: list[DeepSkip] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> list[EndpointObservation]:
-        """Every endpoint observation, host by host."""
-        return [ep for h in self.hosts for ep in h.endpoints]
+        """Every endpoint observation, host by host (submission hosts last)."""
+        return [ep for h in (*self.hosts, *self.submission) for ep in h.endpoints]
 
     @property
     def tlsa(self) -> list[TlsaLookup]:
@@ -97,19 +109,20 @@ async def observe_check(
     name: str,
     mx: DnsAnswer,
     null_mx: bool,
-    planned: list[MxHost],
+    planned: list[Target],
 ) -> Observed:
-    """Observe the planned hosts and, for a domain, its policies and DNSSEC status.
+    """Observe the planned hosts and, for a domain, its policies, DNSSEC status and submission.
 
     Never raises for network trouble: it is recorded in the observations.
     """
     config, dnssec = check.config, check.runtime.dnssec
     planned_at = time.perf_counter()
     with_policies = kind == "domain" and not null_mx and not mx.failed
-    if with_policies:  # imported here: host scans never need the HTTP client
+    if with_policies:  # imported here: server checks never need the HTTP client
         from mxtls.net.https import observe_mta_sts, observe_tls_rpt
     async with asyncio.TaskGroup() as tg:
-        host_tasks = [tg.create_task(_observe_planned_host(check, h)) for h in planned]
+        host_tasks = [tg.create_task(_observe_planned_host(check, t)) for t in planned]
+        sub_task = tg.create_task(_observe_submission(check, name)) if with_policies else None
         sts_task = tls_rpt_task = None
         status_tasks: list[asyncio.Task[DnssecResult]] = []
         if kind == "domain" and not null_mx and (with_policies or mx.status == "SERVFAIL"):
@@ -120,19 +133,21 @@ async def observe_check(
             trust = check.runtime.trust
             sts_task = tg.create_task(observe_mta_sts(name, check.resolver, trust, config))
             tls_rpt_task = tg.create_task(observe_tls_rpt(name, check.resolver))
-        for h in planned:
+        for h in (t.host for t in planned):
             if not h.ip_literal and not _is_ip(h.name):
                 rdtype = "A" if config.ipv4 else "AAAA"
                 status_tasks.append(tg.create_task(dnssec.status(h.name, rdtype)))
     hosts = [t.result() for t in host_tasks]
+    sub_srv, sub_targets, sub_hosts = sub_task.result() if sub_task else (None, [], [])
     observed_at = time.perf_counter()
     deep: list[DeepScan] = []
-    if config.deep or kind == "host":
-        from mxtls.engine.deep import deep_scan
+    skipped: list[DeepSkip] = []
+    if config.deep:
+        from mxtls.engine.deep import deep_scan, plan_deep
 
-        endpoints = [ep for h in hosts for ep in h.endpoints]
+        to_scan, skipped = plan_deep([ep for h in (*hosts, *sub_hosts) for ep in h.endpoints])
         deep = await deep_scan(
-            endpoints, replace(config, deep=True), check.progress, check.runtime.limiter
+            to_scan, _deep_config(config, sub_hosts), check.progress, check.runtime.limiter
         )
     deep_done = time.perf_counter()
     return Observed(
@@ -145,7 +160,11 @@ async def observe_check(
         mta_sts=sts_task.result() if sts_task else None,
         tls_rpt=tls_rpt_task.result() if tls_rpt_task else None,
         dnssec=[t.result() for t in status_tasks],
+        submission_srv=sub_srv,
+        submission_targets=sub_targets,
+        submission=sub_hosts,
         deep=deep,
+        deep_skipped=skipped,
         timings_ms={
             "mx_lookup": _ms(planned_at - check.started),
             "hosts": _ms(observed_at - planned_at),
@@ -154,30 +173,63 @@ async def observe_check(
     )
 
 
-async def _observe_planned_host(check: Check, host: MxHost) -> HostObservation:
-    """Resolve one MX host, then probe it while its TLSA records are looked up."""
-    config = check.config
+async def _observe_planned_host(check: Check, target: Target) -> HostObservation:
+    """Resolve one host, then probe it while its TLSA records are looked up."""
+    config, host, plan = target.config, target.host, target.plan
     resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
     check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
     if not resolved.addresses:
         return HostObservation(resolved, [], [])
     async with asyncio.TaskGroup() as group:
         lookups = None
-        if not resolved.ip_literal and not _is_ip(resolved.name):
-            # RFC 7672 §2.2: TLSA applies only under a host name.
+        # RFC 7672 §2.2: TLSA applies only under a host name.  A submission
+        # server named by SRV would need RFC 7673, which is not judged here.
+        if plan.role != "submission" and not resolved.ip_literal and not _is_ip(resolved.name):
             lookups = group.create_task(
                 lookup_host_tlsa(
                     resolved.name,
-                    config.ports,
+                    plan.ports,
                     check.resolver,
                     check.runtime.dnssec,
                     dnssec_timeout=config.timeouts.dns * 4,
                 )
             )
         observed = group.create_task(
-            observe_host(resolved, config, check.runtime.limiter, check.progress)
+            observe_host(resolved, config, check.runtime.limiter, check.progress, plan)
         )
     return HostObservation(resolved, observed.result(), lookups.result() if lookups else [])
+
+
+async def _observe_submission(
+    check: Check, domain: str
+) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
+    """The RFC 6186 SRV lookups, then every host and port they name, probed as submission."""
+    answers, targets = await lookup_submission(domain, check.resolver)
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(
+                _observe_planned_host(
+                    check,
+                    Target(
+                        sub.host, sub.plan, replace(check.config, implicit_ports=sub.implicit_ports)
+                    ),
+                )
+            )
+            for sub in plan_submission(targets)
+        ]
+    return answers, targets, [t.result() for t in tasks]
+
+
+def _deep_config(config: CheckConfig, submission: list[HostObservation]) -> CheckConfig:
+    """The deep scan's config: TLS first on the ports the submission SRV records say so."""
+    implicit = set(config.implicit_ports)
+    for host in submission:
+        for ep in host.endpoints:
+            if ep.tls_mode == "implicit":
+                implicit.add(ep.port)
+            else:
+                implicit.discard(ep.port)
+    return replace(config, deep=True, implicit_ports=frozenset(implicit))
 
 
 async def observe_host(
@@ -185,12 +237,18 @@ async def observe_host(
     config: CheckConfig,
     limiter: ConnectionLimiter,
     progress: ProgressCallback | None = None,
+    plan: ProbePlan | None = None,
 ) -> list[EndpointObservation]:
     """Probe all (address, port) pairs of ``host`` at once; results in address/port order.
 
-    Besides the main dialogue, one extra handshake without SNI is made per
-    address (on the first configured port) so ``cert.sni_differs`` can be judged.
+    ``plan`` says which ports and why (default: an MX host on
+    ``config.ports``); each observation records its role and whether its
+    port was optional.  Besides the main dialogue, one extra handshake
+    without SNI is made per address (on the plan's first port) so
+    ``cert.sni_differs`` can be judged; what its EHLO advertised is kept
+    too, to compare STARTTLS across connections.
     """
+    plan = plan if plan is not None else ProbePlan.mx(config.ports)
 
     def emit(kind: ProgressKind, target: str, detail: str = "") -> None:
         if progress is not None:
@@ -208,23 +266,26 @@ async def observe_host(
             emit("endpoint_done", target, _outcome(obs))
         return obs
 
-    pairs = [(ip, port) for ip in host.addresses for port in config.ports]
+    pairs = [(ip, port) for ip in host.addresses for port in plan.ports]
     main: dict[tuple[str, int], asyncio.Task[EndpointObservation]] = {}
     nosni: dict[tuple[str, int], asyncio.Task[EndpointObservation]] = {}
     async with asyncio.TaskGroup() as tg:
         for ip, port in pairs:
             main[(ip, port)] = tg.create_task(one(ip, port, sni=True))
-        if config.check_nosni and config.ports:
+        if config.check_nosni and plan.ports:
             for ip in host.addresses:
-                key = (ip, config.ports[0])
-                nosni[key] = tg.create_task(one(ip, config.ports[0], sni=False))
+                key = (ip, plan.ports[0])
+                nosni[key] = tg.create_task(one(ip, plan.ports[0], sni=False))
     results: list[EndpointObservation] = []
-    for key in pairs:
-        obs = main[key].result()
-        extra = nosni.get(key)
-        if extra is not None and extra.result().handshake is not None:
-            obs = obs.model_copy(update={"handshake_nosni": extra.result().handshake})
-        results.append(obs)
+    for ip, port in pairs:
+        update: dict[str, object] = {"role": plan.role, "optional": port not in plan.required}
+        extra = nosni.get((ip, port))
+        if extra is not None:
+            second = extra.result()
+            update["nosni_starttls_offered"] = second.starttls_offered
+            if second.handshake is not None:
+                update["handshake_nosni"] = second.handshake
+        results.append(main[(ip, port)].result().model_copy(update=update))
     return results
 
 

@@ -15,12 +15,48 @@ import dns.name
 
 from mxtls.config import CheckConfig
 from mxtls.errors import InvalidDomain
-from mxtls.models.observations import Discovery, DnsAnswer, MxHost
+from mxtls.models.observations import Discovery, DnsAnswer, EndpointRole, MxHost
 from mxtls.net.dns import RunResolver
 
 MAX_DOMAIN_BYTES = 253  # RFC 1035 §2.3.4 (255 octets on the wire, dots and length bytes)
 MAX_LABEL_BYTES = 63  # RFC 1035 §2.3.4
 _LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbePlan:
+    """Which ports of a host to probe, and why.
+
+    Attributes:
+        ports: the logical ports, in order.
+        role: an MX host (the relay path), a submission server named by SRV,
+            or a server named by the user.
+        required: the ports where a service is promised (an MX host's 25, an
+            SRV record's port, a port the user named); a closed port outside
+            this set is ``optional`` in the observation.
+    """
+
+    ports: tuple[int, ...]
+    role: EndpointRole = "mx"
+    required: frozenset[int] = frozenset({25})
+
+    @classmethod
+    def mx(cls, ports: tuple[int, ...]) -> ProbePlan:
+        """An MX host: port 25 is the relay path (RFC 5321 §4.5.4.1), any other port is extra."""
+        return cls(ports=ports, role="mx", required=frozenset({25}))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One host to probe: which ports and why (the plan), with the config to probe it with.
+
+    A submission host's config says which of its ports speak TLS first (the
+    ports its ``_submissions`` SRV records name).
+    """
+
+    host: MxHost
+    plan: ProbePlan
+    config: CheckConfig
 
 
 def normalize_domain(raw: str) -> str:

@@ -13,11 +13,19 @@ from collections.abc import Sequence
 
 from mxtls.checks.grade import grade_report
 from mxtls.checks.judge import RunObservations
-from mxtls.engine.observe import Observed
+from mxtls.engine.observe import HostObservation, Observed
 from mxtls.engine.runtime import Check
+from mxtls.models.deep import DeepScan
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import EndpointObservation
-from mxtls.models.report import HostReport, Report, RunSettings, Summary
+from mxtls.models.report import (
+    DeepSkip,
+    HostReport,
+    Report,
+    RunSettings,
+    SubmissionReport,
+    Summary,
+)
 from mxtls.models.verdict import DeliveryVerdict
 
 
@@ -38,7 +46,7 @@ def build_report(
         observed: what the probes recorded.
         observations: the derived facts the checks judged (DANE matches).
         findings: the checks' findings, sorted.
-        verdict: the delivery verdict (ignored for a host check: sender
+        verdict: the delivery verdict (ignored for a server check: sender
             verdicts are about a domain's MX set).
         internal_errors: bugs met outside the probes (a failing check).
         judged_at: ``time.perf_counter()`` when judging began.
@@ -58,20 +66,16 @@ def build_report(
         verdict=verdict if observed.kind == "domain" else DeliveryVerdict(),
         mx=observed.mx,
         null_mx=observed.null_mx,
-        hosts=[
-            HostReport(
-                name=h.host.name,
-                preference=h.host.preference,
-                implicit=h.host.implicit,
-                ip_literal=h.host.ip_literal,
-                cname_target=h.host.cname_target,
-                addresses=h.host.addresses,
-                dns=h.host,
-                endpoints=h.endpoints,
-                deep=[d for d in deep if d.host == h.host.name],
+        hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.hosts],
+        submission=(
+            SubmissionReport(
+                srv=observed.submission_srv,
+                targets=observed.submission_targets,
+                hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.submission],
             )
-            for h in observed.hosts
-        ],
+            if observed.submission_srv is not None
+            else None
+        ),
         mta_sts=observed.mta_sts,
         tls_rpt=observed.tls_rpt,
         dnssec=observed.dnssec,
@@ -100,6 +104,26 @@ def build_report(
         ],
     )
     return report.model_copy(update={"grade": grade_report(report)})
+
+
+def _host_report(
+    observed: HostObservation, deep: Sequence[DeepScan], skipped: Sequence[DeepSkip]
+) -> HostReport:
+    """One host's entry: its DNS, its endpoints, and the deep scans of exactly those."""
+    host = observed.host
+    mine = {(ep.ip, ep.port) for ep in observed.endpoints}
+    return HostReport(
+        name=host.name,
+        preference=host.preference,
+        implicit=host.implicit,
+        ip_literal=host.ip_literal,
+        cname_target=host.cname_target,
+        addresses=host.addresses,
+        dns=host,
+        endpoints=observed.endpoints,
+        deep=[d for d in deep if d.host == host.name and (d.ip, d.port) in mine],
+        deep_skipped=[s for s in skipped if s.host == host.name and (s.ip, s.port) in mine],
+    )
 
 
 def _summary(

@@ -1,8 +1,9 @@
 """Run one check: plan → observe → derive → judge → report.
 
-Two entry points share the pipeline: :func:`check_domain` (MX discovery and
-the domain's policies) and :func:`check_host` (one mail host, as
-``mxtls scan-host`` does, always with the deep scan).  Both take the
+Two entry points share the pipeline: :func:`check_domain` (MX discovery,
+the domain's policies and its submission servers) and
+:func:`mxtls.engine.servers.check_servers` (named servers, ``mxtls server``;
+:func:`check_host` is its deep form, as ``mxtls scan-host``).  Both take the
 :class:`~mxtls.engine.runtime.Runtime` the check shares with others.  Each
 step has its module: :mod:`~mxtls.engine.plan` (what to probe),
 :mod:`~mxtls.engine.observe` (all the I/O), :mod:`~mxtls.engine.derive`
@@ -13,7 +14,6 @@ the verdict, pure) and :mod:`~mxtls.engine.report` (the document).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 import traceback
 from collections.abc import Iterable
@@ -22,12 +22,12 @@ from mxtls.checks.judge import judge
 from mxtls.config import CheckConfig
 from mxtls.engine.derive import derive
 from mxtls.engine.observe import CheckKind, observe_check
-from mxtls.engine.plan import initial_hosts, normalize_domain
+from mxtls.engine.plan import ProbePlan, Target, initial_hosts, normalize_domain
 from mxtls.engine.progress import ProgressCallback, ProgressEvent
 from mxtls.engine.report import build_report
 from mxtls.engine.runtime import Check, Runtime
 from mxtls.models.findings import Finding
-from mxtls.models.observations import DnsAnswer, MxHost
+from mxtls.models.observations import DnsAnswer
 from mxtls.models.report import Report
 from mxtls.models.verdict import DeliveryVerdict
 
@@ -78,7 +78,9 @@ async def check_domain(
     ascii_domain = normalize_domain(domain)
     mx = await check.resolver.query(ascii_domain, "MX")
     null_mx, planned = initial_hosts(ascii_domain, mx, check.config)
-    return await _run(check, "domain", domain, ascii_domain, mx, null_mx, planned)
+    plan = ProbePlan.mx(check.config.ports)
+    targets = [Target(h, plan, check.config) for h in planned]
+    return await run_planned(check, "domain", domain, ascii_domain, mx, null_mx, targets)
 
 
 async def check_host(
@@ -89,28 +91,20 @@ async def check_host(
     warn_days: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
-    """Check one mail host (a name or an address) on the configured ports.
+    """Deep-scan one mail host (a name or an address): ``check_servers([host], deep=True)``.
 
-    No MX discovery and no domain policies (MTA-STS, TLS-RPT); TLSA and the
-    deep scan apply.  ``runtime`` and the overrides work as for
-    :func:`check_domain`.
+    Kept for ``mxtls scan-host`` and older callers; the report's kind is
+    ``servers``.
 
     Raises:
         InvalidDomain: ``host`` is neither a host name nor an IP address.
         ConfigError: a configuration value or an override is unusable.
     """
-    check = Runtime.coerce(runtime).begin(ports=ports, warn_days=warn_days, progress=progress)
-    text = host.strip().strip("[]")
-    try:
-        ip = str(ipaddress.ip_address(text))
-    except ValueError:
-        name = normalize_domain(text)
-        planned = [MxHost(name=name, preference=0)]
-    else:
-        name = ip
-        planned = [MxHost(name=ip, preference=0, addresses=[ip])]
-    mx = DnsAnswer(qname=name, rdtype="MX", status="NOERROR", records=[f"0 {name}."])
-    return await _run(check, "host", host, name, mx, False, planned)
+    from mxtls.engine.servers import check_servers
+
+    return await check_servers(
+        [host], runtime, ports=ports, deep=True, warn_days=warn_days, progress=progress
+    )
 
 
 def check_domain_sync(
@@ -135,14 +129,14 @@ def check_domain_sync(
     )
 
 
-async def _run(
+async def run_planned(
     check: Check,
     kind: CheckKind,
     raw: str,
     name: str,
     mx: DnsAnswer,
     null_mx: bool,
-    planned: list[MxHost],
+    planned: list[Target],
 ) -> Report:
     """Observe the planned hosts (and the domain's policies), derive, judge, report."""
     observed = await observe_check(

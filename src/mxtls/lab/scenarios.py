@@ -11,8 +11,10 @@ Adding a scenario is adding a row to :data:`SCENARIOS`.  Codes are matched
 as sets: ``expected`` must all appear, ``tolerated`` may appear (a checker
 may legitimately report a second symptom of the same fault), and a row's
 :attr:`Scenario.background` codes may appear too: ``mta_sts.missing`` where
-the row publishes no MTA-STS record and ``dnssec.unsigned`` where its zone
-is not signed (both info, true of most rows, and not what the row is about).
+the row publishes no MTA-STS record, ``dnssec.unsigned`` where its zone is
+not signed and ``submission.not_advertised`` where it publishes no
+submission SRV record (all info, true of most rows, and not what the row is
+about).
 A row whose point is one of them lists it in ``expected``.
 """
 
@@ -32,7 +34,7 @@ from mxtls.lab.smtp_server import SmtpMode
 LOGICAL_PORTS = (25, 465, 587)  # every lab host listens on these unless its row says otherwise
 HTTPS_PORT = 443  # RFC 8461 §3.3: the MTA-STS policy host; lab policy hosts share one local port
 TLSA_PORT = 25  # RFC 7672 §2.2: TLSA records for SMTP relay live at _25._tcp.MXHOST
-BACKGROUND_CODES = frozenset({"mta_sts.missing", "dnssec.unsigned"})
+BACKGROUND_CODES = frozenset({"mta_sts.missing", "dnssec.unsigned", "submission.not_advertised"})
 STS_MAX_AGE_S = 604_800  # one week: RFC 8461 §3.2 expects weeks or more
 STS_TXT = "v=STSv1; id=20260101T000000;"  # RFC 8461 §3.1
 
@@ -47,6 +49,8 @@ def ports(
 
 
 GOOD_PORTS = ports()
+RELAY_ONLY: Ports = MappingProxyType({25: SmtpMode.GOOD})  # an MX as providers run them
+SUBMISSION_PORTS: Ports = MappingProxyType({465: SmtpMode.SUBMISSIONS, 587: SmtpMode.SUBMISSION})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +144,10 @@ class HostSpec:
         nosni_cert: certificate for clients that send no SNI (None: ``cert``).
         addresses: how many IPv4 loopback addresses (``127.77.<n>.<m>``).
         ipv6: also listen on ``::1`` and publish an AAAA (at most one host).
+        mapped_v6: more addresses published only as AAAA records, in
+            IPv4-mapped form (``::ffff:127.77.<n>.<m>``): reachable over IPv6
+            sockets on any machine with loopback, so a host can have several
+            IPv6 addresses without configuring any.
         in_dns: publish A/AAAA records for ``name``.
         tlsa: TLSA records at ``_25._tcp.<name>`` (``of="leaf"`` is ``cert``).
         second_cert: a certificate of another key type on the same listeners
@@ -152,6 +160,7 @@ class HostSpec:
     nosni_cert: CertSpec | None = None
     addresses: int = 1
     ipv6: bool = False
+    mapped_v6: int = 0
     in_dns: bool = True
     tlsa: tuple[TlsaSpec, ...] = ()
     second_cert: CertSpec | None = None
@@ -207,6 +216,8 @@ class Scenario:
             codes.add("mta_sts.missing")
         if self.dnssec is DnssecMode.UNSIGNED:
             codes.add("dnssec.unsigned")
+        if not any("._tcp." in r and " SRV " in r for r in self.records):
+            codes.add("submission.not_advertised")
         return frozenset(codes) & BACKGROUND_CODES
 
     @property
@@ -262,18 +273,26 @@ SCENARIOS: tuple[Scenario, ...] = (
     # -- healthy -------------------------------------------------------------
     Scenario(
         domain="good.lab",
-        description="two MX hosts, STARTTLS on 25/587 and TLS on 465, valid ECDSA chain",
+        description="two MX hosts with a valid ECDSA chain; only the first also listens on 465/587",
         expected=_codes(),
-        hosts=(HostSpec(name="mx1.good.lab", ipv6=True), HostSpec(name="mx2.good.lab")),
+        hosts=(
+            HostSpec(name="mx1.good.lab", ipv6=True),
+            HostSpec(name="mx2.good.lab", ports=RELAY_ONLY),
+        ),
         demo=True,
     ),
     Scenario(
         domain="secure.lab",
-        description="fully protected: signed zone, DANE with rollover, MTA-STS enforce, TLS-RPT",
+        description="fully protected: signed zone, DANE with rollover, MTA-STS enforce, TLS-RPT, "
+        "submission named by SRV",
         expected=_codes(),
         hosts=_one("secure.lab", tlsa=ROLLOVER),
         mta_sts=MtaStsSpec(),
         dnssec=_SIGNED,
+        records=(
+            "_submissions._tcp.secure.lab. SRV 0 1 465 mx.secure.lab.",
+            "_submission._tcp.secure.lab. SRV 0 1 587 mx.secure.lab.",
+        ),
         demo=True,
     ),
     Scenario(
@@ -401,9 +420,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         domain="plain465.lab",
-        description="plaintext SMTP on port 465 instead of implicit TLS",
+        description="the submission server its SRV record names speaks plaintext SMTP on 465",
         expected=_codes("tls.implicit_failed"),
         hosts=_one("plain465.lab", ports=ports(submissions=SmtpMode.NO_STARTTLS)),
+        records=("_submissions._tcp.plain465.lab. SRV 0 1 465 mx.plain465.lab.",),
     ),
     Scenario(
         domain="tarpit.lab",
@@ -442,8 +462,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         domain="authclear.lab",
-        description="port 587 advertises AUTH PLAIN LOGIN before STARTTLS",
+        description="the submission server its SRV record names advertises AUTH PLAIN LOGIN "
+        "on 587 before STARTTLS",
         expected=_codes("smtp.auth_before_tls"),
+        records=("_submission._tcp.authclear.lab. SRV 0 1 587 mx.authclear.lab.",),
         hosts=_one(
             "authclear.lab",
             ports=MappingProxyType(
@@ -759,6 +781,67 @@ SCENARIOS: tuple[Scenario, ...] = (
         hosts=tuple(
             HostSpec(name=f"mx{i}.allbusy.lab", ports=ports(SmtpMode.BANNER_421)) for i in (1, 2, 3)
         ),
+    ),
+    # -- provider-like shapes of real domains ---------------------------------------------
+    Scenario(
+        domain="bigmail.lab",
+        description="one MX name, three IPv4 and two IPv6 addresses sharing a wildcard "
+        "certificate, port 25 only (as large providers run MX hosts)",
+        expected=_codes(),
+        hosts=(
+            HostSpec(
+                name="mx.in.bigmail.lab",
+                ports=RELAY_ONLY,
+                cert=CertSpec(names=("*.in.bigmail.lab",)),
+                addresses=3,
+                mapped_v6=2,
+            ),
+        ),
+        demo=True,
+    ),
+    Scenario(
+        domain="fivemx.lab",
+        description="five MX hosts; only the first listens on 465/587 (try --ports 25,465,587)",
+        expected=_codes(),
+        demo=True,
+        hosts=(
+            HostSpec(name="mx1.fivemx.lab"),
+            *(HostSpec(name=f"mx{i}.fivemx.lab", ports=RELAY_ONLY) for i in (2, 3, 4, 5)),
+        ),
+    ),
+    Scenario(
+        domain="submit.lab",
+        description="submission advertised by SRV: smtp.submit.lab on 465 (TLS) and 587 "
+        "(STARTTLS, AUTH only after TLS); the MX on 25 only",
+        expected=_codes(),
+        hosts=(
+            HostSpec(name="mx.submit.lab", ports=RELAY_ONLY),
+            HostSpec(name="smtp.submit.lab", ports=SUBMISSION_PORTS),
+        ),
+        mx=("10 mx.submit.lab.",),
+        records=(
+            "_submissions._tcp.submit.lab. SRV 0 1 465 smtp.submit.lab.",
+            "_submission._tcp.submit.lab. SRV 0 1 587 smtp.submit.lab.",
+        ),
+        demo=True,
+    ),
+    Scenario(
+        domain="nosubmit.lab",
+        description="SRV records that say submission is not offered (target '.')",
+        expected=_codes("submission.not_advertised"),
+        hosts=_one("nosubmit.lab", ports=RELAY_ONLY),
+        records=(
+            "_submissions._tcp.nosubmit.lab. SRV 0 0 0 .",
+            "_submission._tcp.nosubmit.lab. SRV 0 0 0 .",
+        ),
+    ),
+    Scenario(
+        domain="lbpool.lab",
+        description="one MX address behind a load balancer: STARTTLS missing on every other "
+        "connection",
+        expected=_codes("starttls.inconsistent"),
+        tolerated=_codes("starttls.not_offered", _UNENCRYPTED),
+        hosts=_one("lbpool.lab", ports=ports(SmtpMode.STARTTLS_FLAKY)),
     ),
 )
 

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import ipaddress
 import re
 import shutil
 import socket
@@ -449,6 +450,9 @@ class Lab:
                 for _ in range(spec.addresses):
                     m += 1
                     addrs.append(f"{ADDRESS_PREFIX}.{n}.{m}")
+                for _ in range(spec.mapped_v6):
+                    m += 1
+                    addrs.append(f"::ffff:{ADDRESS_PREFIX}.{n}.{m}")
                 if spec.ipv6 and not v6:
                     self.notes.append(f"::1 is not usable here: {name} gets no AAAA")
                 elif spec.ipv6:
@@ -518,7 +522,7 @@ class Lab:
                         nosni_cert=host.nosni_cert,
                         second_cert=host.second_cert,
                     )
-                    out.append((addr, logical, behaviour, f"{host.name}:{logical}"))
+                    out.append((listen_address(addr), logical, behaviour, f"{host.name}:{logical}"))
         return out
 
     async def _bind_smtp(self) -> None:
@@ -680,6 +684,14 @@ def _scenario_zone_text(
         lines += [tlsa_line(h, spec) for spec in h.spec.tlsa]
     lines += list(sc.records)
     return "\n".join(lines) + "\n"
+
+
+def listen_address(address: str) -> str:
+    """Where a lab host's ``address`` listens: an IPv4-mapped one on its IPv4 form."""
+    mapped = ipaddress.ip_address(address)
+    if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
+        return str(mapped.ipv4_mapped)
+    return address
 
 
 def _ipv6_loopback_works() -> bool:

@@ -143,6 +143,8 @@ class DeepScanObservation(_Model):
     behaviour: Behaviour | None = None
     certificates: list[KeyTypeCertificate] = Field(default_factory=list)
     connections_used: int = 0
+    starttls_offered: int = 0
+    starttls_absent: int = 0
     elapsed_ms: float = 0.0
     throttled: bool = False
     untested: list[str] = Field(default_factory=list)

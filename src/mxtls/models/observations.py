@@ -72,6 +72,23 @@ class MxHost(_Model):
     caa_domain: str | None = None
 
 
+SubmissionService = Literal["submissions", "submission"]
+
+
+class SrvTarget(_Model):
+    """One RFC 6186 SRV record: ``_submissions._tcp`` (implicit TLS) or ``_submission._tcp``.
+
+    A ``target`` of ``.`` means the service is deliberately not offered
+    (RFC 6186 §3, RFC 2782).
+    """
+
+    service: SubmissionService
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
 class Discovery(_Model):
     """What DNS said about where mail for the domain goes."""
 
@@ -205,6 +222,10 @@ class EndpointObservation(_Model):
     ``throttled`` is True when the server's behaviour looked like rate
     limiting (421, "too many connections", close right after connect).
 
+    ``nosni_starttls_offered`` is what the EHLO of the second connection
+    (the one without SNI) advertised, so STARTTLS can be compared across
+    connections.
+
     ``role`` says why the endpoint was probed: an MX host (the relay path),
     a submission server named by an RFC 6186 SRV record, or a server named
     by the user.  ``optional`` is True when nothing published promises a
@@ -232,6 +253,7 @@ class EndpointObservation(_Model):
     handshake_nosni: TlsHandshake | None = None
     auth: AuthAttempt | None = None
     auth_plaintext: AuthAttempt | None = None
+    nosni_starttls_offered: bool | None = None
     stopped_at: str | None = None
     stop_reason: str | None = None
     stop_detail: str | None = None

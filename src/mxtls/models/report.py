@@ -12,7 +12,7 @@ from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.grade import Grade
-from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost
+from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, SrvTarget
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.verdict import DeliveryVerdict
 
@@ -51,23 +51,6 @@ class HostReport(_Model):
     endpoints: list[EndpointObservation] = Field(default_factory=list)
     deep: list[DeepScan] = Field(default_factory=list)
     deep_skipped: list[DeepSkip] = Field(default_factory=list)
-
-
-SubmissionService = Literal["submissions", "submission"]
-
-
-class SrvTarget(_Model):
-    """One RFC 6186 SRV record: ``_submissions._tcp`` (implicit TLS) or ``_submission._tcp``.
-
-    A ``target`` of ``.`` means the service is deliberately not offered
-    (RFC 6186 §3.4 / RFC 2782).
-    """
-
-    service: SubmissionService
-    priority: int
-    weight: int
-    port: int
-    target: str
 
 
 class SubmissionReport(_Model):

@@ -113,6 +113,9 @@ def headline(console: Console, report: Report, width: int, options: TextOptions)
         text.append(f" ({report.input})")
     if report.kind == "domain":
         what = f"{s.hosts} MX host{'s' * (s.hosts != 1)}"
+        extra = len(report.submission.hosts) if report.submission is not None else 0
+        if extra:
+            what += f", {extra} submission host{'s' * (extra != 1)}"
     else:
         what = f"{s.hosts} server{'s' * (s.hosts != 1)}"
     text.append(

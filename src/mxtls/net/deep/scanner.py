@@ -74,6 +74,7 @@ class _Budget:
     gate: Gate
     connections: int = 0
     successes: int = 0
+    starttls_absent: int = 0  # connections whose EHLO lacked STARTTLS
     stopped: bool = False
     throttled: bool = False
     stop_detail: str | None = None
@@ -89,6 +90,8 @@ class _Budget:
         if result.failure is None:
             self.successes += 1
         else:
+            if result.failure.kind == "starttls_absent":
+                self.starttls_absent += 1
             self._stop(result.failure)
         return result
 
@@ -170,6 +173,8 @@ async def deep_scan_endpoint(
         behaviour=_with_fallback(results.behaviour, results.fallback),
         certificates=results.certificates,
         connections_used=budget.connections,
+        starttls_offered=budget.successes if config.tls_mode(port) == "starttls" else 0,
+        starttls_absent=budget.starttls_absent,
         elapsed_ms=round((time.monotonic() - started) * 1000, 1),
         throttled=budget.throttled,
         untested=untested,
