@@ -89,41 +89,28 @@ def spec(port: int, tls_mode: str, ca: Path, password: str = PASSWORD) -> EmailS
     )
 
 
-@pytest.fixture
-def starttls_sink(tls: tuple[ssl.SSLContext, Path]) -> Iterator[tuple[Sink, int]]:
+def run_sink(**options: Any) -> Iterator[tuple[Sink, int]]:
+    """An aiosmtpd server on a free loopback port, with AUTH, until the test ends."""
     sink, port = Sink(), free_port()
     controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls[0],
-        require_starttls=True,
-        authenticator=authenticator,
-        auth_require_tls=True,
+        sink, hostname="127.0.0.1", port=port, authenticator=authenticator, **options
     )
     controller.start()
     try:
         yield sink, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def starttls_sink(tls: tuple[ssl.SSLContext, Path]) -> Iterator[tuple[Sink, int]]:
+    yield from run_sink(tls_context=tls[0], require_starttls=True, auth_require_tls=True)
 
 
 @pytest.fixture
 def implicit_sink(tls: tuple[ssl.SSLContext, Path]) -> Iterator[tuple[Sink, int]]:
-    sink, port = Sink(), free_port()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        ssl_context=tls[0],
-        authenticator=authenticator,
-        auth_require_tls=False,  # aiosmtpd sees no STARTTLS; the whole session is TLS
-    )
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+    # aiosmtpd sees no STARTTLS here, yet the whole session is TLS
+    yield from run_sink(ssl_context=tls[0], auth_require_tls=False)
 
 
 async def test_starttls_with_auth(

@@ -2,6 +2,8 @@
 
 from mxtls.testing.dovecot import DovecotError, DovecotInstance
 from mxtls.testing.postfix import PostfixError, PostfixInstance, PostfixPeer
+from mxtls.testing.postgres import PostgresError, PostgresInstance
+from mxtls.testing.prometheus import PrometheusError, PrometheusInstance
 from mxtls.testing.unbound import UnboundError, UnboundInstance
 
 __all__ = [
@@ -10,6 +12,10 @@ __all__ = [
     "PostfixError",
     "PostfixInstance",
     "PostfixPeer",
+    "PostgresError",
+    "PostgresInstance",
+    "PrometheusError",
+    "PrometheusInstance",
     "UnboundError",
     "UnboundInstance",
 ]

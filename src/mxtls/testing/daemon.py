@@ -12,10 +12,10 @@ configuration in it, loopback addresses only and ports picked free.
   subclass's readiness probe (``_ready``) until it answers, the process exits
   or ``start_timeout`` passes.  A start that lost a race for a port picked
   free is retried (``_should_retry``), at most ``START_ATTEMPTS`` times.
-* ``stop()``: SIGTERM, a bounded wait, SIGKILL; when the daemon leads a
-  process group (``leads_group``: Postfix's master calls setsid(), Dovecot is
-  spawned in a session of its own), no process of that group may survive;
-  a temporary directory is removed.
+* ``stop()``: SIGTERM (or the daemon's ``stop_signal``), a bounded wait,
+  SIGKILL; when the daemon leads a process group (``leads_group``: Postfix's
+  master calls setsid(), Dovecot is spawned in a session of its own), no
+  process of that group may survive; a temporary directory is removed.
   Idempotent, and registered with ``atexit`` while the daemon runs.
 * ``available()``: whether it can run here, ``(True, "")`` or
   ``(False, reason)``, so a test skips with a printed reason.
@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 STOP_TIMEOUT_S = 5.0
 POLL_INTERVAL_S = 0.05
@@ -137,6 +137,7 @@ class PrivateDaemon:
     exit_hint: ClassVar[str] = ""  # appended when the daemon exits before answering
     spawn_session: ClassVar[bool] = False  # start it in a new session (it then leads a group)
     leads_group: ClassVar[bool] = False  # its children share its process group: reap them
+    stop_signal: ClassVar[int] = signal.SIGTERM  # PostgreSQL's fast shutdown is SIGINT
 
     def __init__(self, *, ip: str, workdir: Path | None, start_timeout: float) -> None:
         self.ip = ip
@@ -176,6 +177,10 @@ class PrivateDaemon:
     def _where(self) -> str:
         """Where it listens, for messages."""
         return self.ip
+
+    def _spawn_options(self) -> dict[str, Any]:
+        """Extra :class:`subprocess.Popen` arguments (e.g. ``user``/``group`` to drop root)."""
+        return {}
 
     def _should_retry(self, exc: DaemonError) -> bool:
         """Retry a failed start (a port picked free was taken meanwhile)?"""
@@ -242,7 +247,7 @@ class PrivateDaemon:
         if proc is not None:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
+                    proc.send_signal(self.stop_signal)
             try:
                 proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -296,6 +301,7 @@ class PrivateDaemon:
                 cwd=self._workdir,
                 close_fds=True,
                 start_new_session=self.spawn_session,
+                **self._spawn_options(),
             )
         atexit.register(self.stop)
         self._wait_ready()
