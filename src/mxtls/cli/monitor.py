@@ -348,7 +348,7 @@ def tlsrpt_import(files: tuple[Path, ...], db_url: str | None) -> None:
     of the policy domain: the same problem seen by both is one incident.
     Exit status 2 when a file is not a usable report (the others are stored).
     """
-    from mxtls.monitor.tlsrpt import MAX_INPUT_BYTES, TlsRptError, parse_report_bytes
+    from mxtls.monitor.tlsrpt import MAX_INPUT_BYTES, TlsRptError
     from mxtls.store import tlsrpt as tlsrpt_store
     from mxtls.store.db import open_store
 
@@ -359,20 +359,20 @@ def tlsrpt_import(files: tuple[Path, ...], db_url: str | None) -> None:
             try:
                 if path.stat().st_size > MAX_INPUT_BYTES:
                     raise TlsRptError(f"larger than {MAX_INPUT_BYTES} bytes")
-                reports = parse_report_bytes(path.read_bytes())
+                data = path.read_bytes()
+                done = store.call(
+                    functools.partial(tlsrpt_store.ingest_bytes, data=data, source=str(path))
+                )
             except (OSError, TlsRptError) as exc:
                 bad += 1
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
                 click.echo(f"{path}: error: {reason}", err=True)
                 continue
-            for report in reports:
-                done = store.call(
-                    functools.partial(tlsrpt_store.ingest, report=report, source=str(path))
-                )
-                state = "stored" if done.stored else "already stored"
+            for one in done:
+                state = "stored" if one.stored else "already stored"
                 click.echo(
-                    f"{path}: {done.organization} {done.report_id}: {state}, "
-                    f"{done.failures} failure kind(s), {done.correlated} also seen by mxtls"
+                    f"{path}: {one.organization} {one.report_id}: {state}, "
+                    f"{one.failures} failure kind(s), {one.correlated} also seen by mxtls"
                 )
     finally:
         store.close()

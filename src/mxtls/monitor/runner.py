@@ -10,11 +10,21 @@ share a provider's MX therefore share its politeness budget.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from mxtls.config import CheckConfig
 from mxtls.engine.run import check_domain
 from mxtls.engine.runtime import Runtime
 from mxtls.models.report import Report
 from mxtls.monitor.config import DomainSpec
+
+
+class DomainChecker(Protocol):
+    """What the monitor needs from a checker (the scheduling tests stand one in)."""
+
+    async def check(self, spec: DomainSpec) -> Report:
+        """Check one domain."""
+        ...
 
 
 class Checker:

@@ -36,7 +36,7 @@ from mxtls.monitor.config import DomainSpec, MonitorConfig
 from mxtls.monitor.diff import CheckFailedEvent, Event, diff_reports
 from mxtls.monitor.flapping import Held, guard
 from mxtls.monitor.metrics import MonitorMetrics
-from mxtls.monitor.runner import Checker
+from mxtls.monitor.runner import Checker, DomainChecker
 from mxtls.store import history
 from mxtls.store import tlsrpt as tlsrpt_store
 from mxtls.store.db import Store
@@ -74,7 +74,7 @@ class Monitor:
         config: MonitorConfig,
         store: Store,
         *,
-        checker: Checker | None = None,
+        checker: DomainChecker | None = None,
         metrics: MonitorMetrics | None = None,
         alerter: Alerter | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -84,7 +84,7 @@ class Monitor:
     ) -> None:
         self.config = config
         self.store = store
-        self.checker = checker or Checker(config.check)
+        self.checker: DomainChecker = checker or Checker(config.check)
         self.metrics = metrics or MonitorMetrics()
         self.alerter = alerter or Alerter(config.webhooks, config.emails)
         self.clock = clock

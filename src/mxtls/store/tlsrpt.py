@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mxtls.monitor.metrics import TlsRptTotals
-from mxtls.monitor.tlsrpt import TlsRptReport
+from mxtls.monitor.tlsrpt import TlsRptReport, parse_report_bytes
 from mxtls.store.history import latest_row
 from mxtls.store.models import (
     FindingRow,
@@ -120,6 +120,21 @@ def ingest(
     session.add(row)
     session.flush()
     return Ingested(report.organization_name, report.report_id, True, count, correlated)
+
+
+def ingest_bytes(
+    session: Session, data: bytes, *, source: str, content_type: str | None = None
+) -> list[Ingested]:
+    """Parse ``data`` (JSON, gzip, or an e-mail) and store every report in it.
+
+    The one entry point for ``mxtls tlsrpt import`` and an HTTPS ``rua``
+    endpoint (``POST /tlsrpt`` with ``application/tlsrpt+gzip``).
+
+    Raises:
+        TlsRptError: not a usable report (nothing is stored then).
+    """
+    reports = parse_report_bytes(data, content_type=content_type)
+    return [ingest(session, r, source=source) for r in reports]
 
 
 def _current_findings(session: Session, domain: str) -> list[tuple[str, str]]:
