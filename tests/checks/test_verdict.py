@@ -86,6 +86,11 @@ REFUSED = stopped(
     "closed",
     connect_failure=ConnectFailure(kind="refused", detail="Connection refused"),
 )
+NO_ROUTE = stopped(
+    "connect",
+    "closed",
+    connect_failure=ConnectFailure(kind="unreachable", detail="Network is unreachable"),
+)
 CLOSED_AFTER_BANNER = stopped("ehlo", "closed", "connection closed while waiting for reply")
 EHLO_VIOLATION = stopped("ehlo", "protocol", "reply code changed mid-reply")
 NO_BANNER = stopped("banner", "timeout")
@@ -270,7 +275,17 @@ CASES: list[Case] = [
         [at(MX1, IP, INTERNAL)],
         [],
         {},
-        {"opportunistic": "unreachable"},
+        {"opportunistic": "not_tested"},
+    ),
+    (
+        # No route from this machine (an IPv6-only MX seen from an IPv4-only
+        # network) says nothing about what senders elsewhere get.
+        "no-route-from-here-is-not-nobody-can-deliver",
+        2,
+        [at(MX1, IP, REFUSED), at(MX2, "2001:db8::25", NO_ROUTE)],
+        [],
+        {},
+        {"opportunistic": "not_tested"},
     ),
     (
         "port-25-not-probed",

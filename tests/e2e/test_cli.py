@@ -48,6 +48,19 @@ def test_good_domain_json_exits_0(lab_cli_flags: list[str]) -> None:
     assert "STARTTLS" in (endpoints[0]["ehlo"] or {}).get("capabilities", {}) or ep["port"] == 465
 
 
+def test_good_domain_on_all_three_ports_exits_0(lab_cli_flags: list[str]) -> None:
+    # good.lab's second MX serves port 25 only, as big providers' MX hosts do:
+    # its closed 465/587 are facts (info), not faults.
+    proc = mxtls("check", "good.lab", "--ports", "25,465,587", "--json", *lab_cli_flags)
+    assert proc.returncode == 0, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert not [f for f in findings if f["severity"] in ("error", "warning")], findings
+    closed = sorted(
+        f["target"].rsplit(":", 1)[1] for f in findings if f["code"] == "smtp.port_closed"
+    )
+    assert closed == ["465", "587"]
+
+
 def test_broken_domain_exits_1_and_names_the_code(lab_cli_flags: list[str]) -> None:
     proc = mxtls("check", "expired.lab", *lab_cli_flags)
     assert proc.returncode == 1

@@ -274,6 +274,10 @@ _SENDER_NAME = {
     "dane": "DANE senders",
 }
 _CANNOT = "cannot deliver: no MX host completes an SMTP session on port 25"
+_UNKNOWN = (
+    "not judged: no MX host completed an SMTP session from here, and some addresses "
+    "could not be tried (no route from this machine, or an mxtls error)"
+)
 
 
 def _no_reachable_mx(domain: str, relay: _Relay) -> Finding:
@@ -322,7 +326,7 @@ def _not_tested() -> DeliveryVerdict:
 
 def _outcome(mx: list[MxVerdict], relay: _Relay) -> Outcome:
     if not any(relay.reached.values()):
-        return "unreachable"
+        return "not_tested" if relay.unknown else "unreachable"
     ok = [m for m in mx if m.delivers]
     if len(ok) == len(mx):
         return "delivers"
@@ -349,6 +353,8 @@ def _opportunistic(relay: _Relay, bogus: bool) -> SenderVerdict:
     down = [m.host for m in mx if not m.delivers]
     if outcome == "unreachable":
         summary = _CANNOT
+    elif outcome == "not_tested":
+        summary = _UNKNOWN
     elif plain:
         summary = f"deliver, in PLAINTEXT to {', '.join(plain)}"
     elif down:
@@ -428,6 +434,7 @@ def _mta_sts(
         "delivers_partly": "deliver only to some MX hosts; the others are refused or down",
         "refuses": "will NOT deliver: every MX fails the policy",
         "unreachable": _CANNOT,
+        "not_tested": _UNKNOWN,
     }[outcome]
     return SenderVerdict(
         sender="mta_sts", applies=True, policy=policy, outcome=outcome, summary=summary, mx=mx
@@ -475,13 +482,14 @@ def _dane(relay: _Relay, dane: Mapping[str, DaneHost], bogus: bool) -> SenderVer
                 )
             )
     outcome = _outcome(mx, relay)
-    if bogus and outcome != "unreachable":
+    if bogus and outcome not in ("unreachable", "not_tested"):
         outcome = "refuses"
     summary = {
         "delivers": "deliver, authenticated by DANE",
         "delivers_partly": "deliver only to some MX hosts; the others fail DANE or are down",
         "refuses": "will NOT deliver: DANE authentication fails on every MX",
         "unreachable": _CANNOT,
+        "not_tested": _UNKNOWN,
     }[outcome]
     if bogus:
         summary = f"will NOT deliver: {BOGUS_MX}"

@@ -19,7 +19,7 @@ MX_PORT = 25  # RFC 5321 §4.5.4.1 / RFC 3207: MX-to-MX relay happens on port 25
 _CONNECT = {
     "refused": "connection refused",
     "timeout": "connect timed out",
-    "unreachable": "network unreachable",
+    "unreachable": "no route from this machine",
     "reset": "connection reset",
     "other": "connect failed",
 }
@@ -39,8 +39,13 @@ def session_ready(obs: EndpointObservation) -> bool:
 
 
 def not_tested(obs: EndpointObservation) -> bool:
-    """True when mxtls itself failed on the endpoint: reachability is unknown."""
-    return obs.stop_reason == "internal"
+    """True when reachability is unknown: mxtls failed, or this machine has no route there.
+
+    "Network unreachable" is most often the checker's own network (no IPv6
+    route): it says nothing about what senders elsewhere get.
+    """
+    failure = obs.connect_failure
+    return obs.stop_reason == "internal" or (failure is not None and failure.kind == "unreachable")
 
 
 def unreachable_reason(obs: EndpointObservation) -> str:
