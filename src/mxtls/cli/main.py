@@ -32,6 +32,11 @@ COMMANDS = (
         "demo", "mxtls.cli.demo:demo", "Start the built-in lab and check some of its domains."
     ),
     LazyCommand(
+        "diff",
+        "mxtls.cli.diff:diff",
+        "Show what changed from the report OLD to the report NEW (saved `--json` output).",
+    ),
+    LazyCommand(
         "explain",
         "mxtls.cli.explain:explain",
         "Explain a finding CODE: meaning, why it matters, how to fix it, the standard.",
