@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 
-from mxtls.config import CheckConfig
+from mxtls.checks.mailbox import check_mailbox
+from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.ping import ping_host
 from mxtls.engine.runtime import Runtime
 from mxtls.lab.ca import LabCA
+from mxtls.models.observations import EndpointObservation
+from mxtls.net.smtp_session import probe_endpoint
 from mxtls.net.starttls import Dialogue, Stopped, open_tls_start
 from mxtls.net.tls import tls_handshake
 from mxtls.protocol.starttls import IMAP, POP3, Dialect, MailProtocol
@@ -111,3 +115,63 @@ async def test_ping_times_imap_and_pop3_sessions(
     assert report.stopped is None and all(s.complete for s in report.samples)
     assert list(report.samples[0].timings_ms)[: len(steps)] == steps
     assert report.stats["handshake"].count == 2
+
+
+def _codes(obs: EndpointObservation) -> set[str]:
+    return {f.code for f in check_mailbox(obs)}
+
+
+@pytest.mark.parametrize(
+    ("port", "protocol"), [(143, "imap"), (110, "pop3"), (993, "imap"), (995, "pop3")]
+)
+async def test_probe_records_mailbox_facts_and_a_sound_server_is_clean(
+    dovecot: DovecotInstance, port: int, protocol: MailProtocol
+) -> None:
+    obs = await probe_endpoint(HOST, IP, port, _config(dovecot), protocol=protocol)
+    assert obs.stopped_at is None, obs.stop_detail
+    assert obs.protocol == protocol and obs.greeting is not None
+    assert dovecot.greeting_token in obs.greeting.text
+    assert obs.handshake is not None and obs.handshake.chain[0].sans == [HOST]
+    assert obs.capabilities_tls and obs.banner is None and obs.ehlo is None
+    if obs.tls_mode == "starttls":
+        assert obs.starttls_offered is True and obs.upgrade_reply is not None
+        assert obs.capabilities is not None
+    assert _codes(obs) == set()
+    sent = [t.text for t in obs.transcript if t.dir == "C"]
+    verb = {"imap": "m2 STARTTLS", "pop3": "STLS"}[protocol]
+    assert (verb in sent) == (obs.tls_mode == "starttls")
+
+
+@pytest.fixture(scope="module")
+def lax_dovecot() -> Iterator[DovecotInstance]:
+    ok, reason = DovecotInstance.available()
+    if not ok:
+        pytest.skip(f"Dovecot not available: {reason}")
+    issued = LabCA(name="mxtls dovecot lax root").issue([HOST])
+    settings = {"disable_plaintext_auth": "no"}
+    ports = {143: 0, 110: 0}
+    with DovecotInstance(
+        HOST, issued.chain_pem(), issued.key_pem(), ip="127.0.0.4", ports=ports, settings=settings
+    ) as instance:
+        yield instance
+
+
+@pytest.mark.parametrize(("port", "protocol"), [(143, "imap"), (110, "pop3")])
+async def test_login_before_tls_is_reported(
+    lax_dovecot: DovecotInstance, port: int, protocol: MailProtocol
+) -> None:
+    obs = await probe_endpoint(HOST, lax_dovecot.ip, port, _config(lax_dovecot), protocol=protocol)
+    assert obs.capabilities is not None
+    expected = {"imap": "imap.auth_before_tls", "pop3": "pop3.auth_before_tls"}[protocol]
+    assert _codes(obs) == {expected}
+
+
+async def test_nothing_listening_is_unavailable(dovecot: DovecotInstance) -> None:
+    with socket.socket() as s:
+        s.bind((IP, 0))
+        closed = s.getsockname()[1]
+    config = CheckConfig(port_map=((143, closed), (110, closed)), timeouts=Timeouts.uniform(2))
+    for port, protocol in ((143, "imap"), (110, "pop3")):
+        obs = await probe_endpoint(HOST, IP, port, config, protocol=protocol)  # type: ignore[arg-type]
+        expected = {"imap": "imap.unavailable", "pop3": "pop3.unavailable"}[protocol]
+        assert _codes(obs) == {expected}

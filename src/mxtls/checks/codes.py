@@ -160,6 +160,30 @@ CODES: dict[str, CodeInfo] = {
         "SMTP dialogue",
         "port 465: no TLS handshake possible (e.g. plaintext SMTP on 465)",
     ),
+    "imap.unavailable": CodeInfo(
+        "imap.unavailable",
+        _S.ERROR,
+        "IMAP and POP3 (mailbox access)",
+        "an IMAP server named to be checked gives no session: TCP connect failed, no greeting, or a `* BYE` greeting",
+    ),
+    "imap.auth_before_tls": CodeInfo(
+        "imap.auth_before_tls",
+        _S.WARNING,
+        "IMAP and POP3 (mailbox access)",
+        "the plaintext IMAP session offers a login: no LOGINDISABLED, or AUTH=PLAIN/LOGIN before STARTTLS",
+    ),
+    "pop3.unavailable": CodeInfo(
+        "pop3.unavailable",
+        _S.ERROR,
+        "IMAP and POP3 (mailbox access)",
+        "a POP3 server named to be checked gives no session: TCP connect failed, no greeting, or a `-ERR` greeting",
+    ),
+    "pop3.auth_before_tls": CodeInfo(
+        "pop3.auth_before_tls",
+        _S.WARNING,
+        "IMAP and POP3 (mailbox access)",
+        "the plaintext POP3 session offers a login: USER, or SASL PLAIN/LOGIN before STLS",
+    ),
     "tls.protocol_obsolete": CodeInfo(
         "tls.protocol_obsolete", _S.ERROR, "TLS protocol and ciphers", "SSLv2 or SSLv3 accepted"
     ),

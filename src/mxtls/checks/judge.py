@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from mxtls.checks.auth import check_auth
 from mxtls.checks.cert import (
     check_caa,
     check_certificate,
@@ -25,6 +26,7 @@ from mxtls.checks.deep_tls import check_deep
 from mxtls.checks.delivery import DaneHost, check_delivery, compose_verdict
 from mxtls.checks.dns import check_dns, check_lookups
 from mxtls.checks.dnssec import check_dnssec
+from mxtls.checks.mailbox import check_mailbox
 from mxtls.checks.mta_sts import check_mta_sts
 from mxtls.checks.mx import check_mx
 from mxtls.checks.smtp import check_dead_servers, check_smtp
@@ -85,6 +87,8 @@ def run_checks(
     for obs in endpoints:
         findings.extend(check_smtp(obs))
         findings.extend(check_starttls(obs))
+        findings.extend(check_mailbox(obs))
+        findings.extend(check_auth(obs))
         findings.extend(check_tls(obs))
         findings.extend(check_certificate(obs, now=now, warn_days=warn_days, trust=trust))
     findings = check_dead_servers(findings, endpoints)

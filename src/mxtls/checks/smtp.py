@@ -143,6 +143,8 @@ def check_smtp(obs: EndpointObservation) -> list[Finding]:
         a protection mechanism against password snooping"; AUTH offered before
         STARTTLS invites credentials in clear (STARTTLS ports only).
     """
+    if obs.protocol != "smtp":
+        return []  # IMAP and POP3: checks.mailbox
     target = target_of(obs)
     if obs.connect_failure is not None:
         failure = obs.connect_failure

@@ -59,6 +59,8 @@ def check_starttls(obs: EndpointObservation) -> list[Finding]:
         established for the "submissions" service (default port 465), a TLS
         handshake begins immediately"; no handshake, no service.
     """
+    if obs.protocol != "smtp":
+        return []  # IMAP and POP3: checks.mailbox
     if obs.connect_failure is not None or obs.stop_reason == REASON_INTERNAL:
         return []
     if is_throttled(obs):

@@ -211,6 +211,22 @@ class TlsHandshake(_Model):
 
 TlsMode = Literal["starttls", "implicit"]
 EndpointRole = Literal["mx", "submission", "server"]
+MailProtocol = Literal["smtp", "imap", "pop3"]
+
+
+class MailboxReply(_Model):
+    """An IMAP or POP3 response: status, text and the lines that came with it.
+
+    ``status`` is IMAP's ``OK``/``NO``/``BAD``/``BYE``/``PREAUTH`` or POP3's
+    ``+OK``/``-ERR``; ``code`` is an IMAP response code (``[ALERT]`` …);
+    ``lines`` are IMAP's untagged lines before the completion, or the body
+    of a multi-line POP3 response.
+    """
+
+    status: str
+    text: str
+    code: str | None = None
+    lines: list[str] = Field(default_factory=list)
 
 
 class EndpointObservation(_Model):
@@ -226,6 +242,11 @@ class EndpointObservation(_Model):
     (the one without SNI) advertised, so STARTTLS can be compared across
     connections.
 
+    ``protocol`` is what was spoken: SMTP fills ``banner``, ``ehlo``,
+    ``starttls_reply`` and ``ehlo_tls``; IMAP and POP3 (mailbox access for
+    users) fill ``greeting``, ``capabilities``, ``upgrade_reply`` and
+    ``capabilities_tls`` instead.  The TLS fields are the same for all three.
+
     ``role`` says why the endpoint was probed: an MX host (the relay path),
     a submission server named by an RFC 6186 SRV record, or a server named
     by the user.  ``optional`` is True when nothing published promises a
@@ -238,6 +259,7 @@ class EndpointObservation(_Model):
     port: int
     connect_port: int
     tls_mode: TlsMode
+    protocol: MailProtocol = "smtp"
     role: EndpointRole = "mx"
     optional: bool = False
     connect_failure: ConnectFailure | None = None
@@ -254,6 +276,10 @@ class EndpointObservation(_Model):
     auth: AuthAttempt | None = None
     auth_plaintext: AuthAttempt | None = None
     nosni_starttls_offered: bool | None = None
+    greeting: MailboxReply | None = None
+    capabilities: dict[str, list[str]] | None = None
+    upgrade_reply: MailboxReply | None = None
+    capabilities_tls: dict[str, list[str]] | None = None
     stopped_at: str | None = None
     stop_reason: str | None = None
     stop_detail: str | None = None

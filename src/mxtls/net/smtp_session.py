@@ -1,4 +1,4 @@
-"""Probe one SMTP endpoint: drive the sans-I/O codec over a stream, record what happened.
+"""Probe one mail endpoint (SMTP, or IMAP/POP3): drive the opener, record what happened.
 
 ``probe_endpoint`` is the boundary where peer behaviour becomes data: it
 connects, reads the banner, says EHLO, upgrades with STARTTLS (or starts
@@ -47,6 +47,7 @@ from mxtls.models.observations import (
     ConnectFailure,
     EhloInfo,
     EndpointObservation,
+    MailboxReply,
     SmtpReply,
     TranscriptLine,
 )
@@ -54,9 +55,11 @@ from mxtls.net.auth import AuthStopped, authenticate
 from mxtls.net.starttls import Dialogue, StepClock, Stopped
 from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import sni_for, tls_handshake
+from mxtls.protocol.imap import ImapResponse
+from mxtls.protocol.pop3 import Pop3Response
 from mxtls.protocol.sasl import random_credentials
-from mxtls.protocol.smtp import Command, Reply
-from mxtls.protocol.starttls import SMTP
+from mxtls.protocol.smtp import Reply
+from mxtls.protocol.starttls import DIALECTS, MailProtocol
 
 __all__ = ["probe_endpoint"]
 
@@ -80,6 +83,20 @@ def _smtp_reply(reply: Reply) -> SmtpReply:
     return SmtpReply(code=reply.code, lines=list(reply.lines))
 
 
+def mailbox_reply(response: ImapResponse | Pop3Response) -> MailboxReply:
+    """An IMAP or POP3 response as the observation keeps it."""
+    if isinstance(response, ImapResponse):
+        return MailboxReply(
+            status=response.status,
+            text=response.text,
+            code=response.code,
+            lines=list(response.untagged),
+        )
+    return MailboxReply(
+        status="+OK" if response.ok else "-ERR", text=response.text, lines=list(response.lines)
+    )
+
+
 class _Session:
     def __init__(
         self,
@@ -90,8 +107,10 @@ class _Session:
         *,
         sni: bool,
         handshake_only: bool,
+        protocol: MailProtocol,
     ) -> None:
         self.host, self.ip, self.port, self.config = host, ip, port, config
+        self.protocol: MailProtocol = protocol
         self.sni = sni_for(host) if sni else None
         self.handshake_only = handshake_only
         self.connect_port = config.connect_port(port)
@@ -103,7 +122,7 @@ class _Session:
         self.clock = StepClock()
         self.transcript: list[TranscriptLine] = []
         self.truncated = False
-        self.dialogue: Dialogue[Reply, Command] | None = None
+        self.dialogue: Dialogue[Any, Any] | None = None
         self.raw: RawStream | None = None
         self.closer: _Closable | None = None  # what close() closes: the raw or the TLS stream
         self.start = time.monotonic()
@@ -141,7 +160,7 @@ class _Session:
         self.note("T", f"connected to {self.ip} port {self.connect_port}")
         dialogue = self.dialogue = Dialogue(
             result,
-            SMTP,
+            DIALECTS[self.protocol],
             self.config,
             target=self.target,
             note=self.note,
@@ -154,34 +173,37 @@ class _Session:
             why: StopReason = "rejected" if stop.kind == "not_offered" else stop.kind
             raise _Stop(why, f"{self.target}: {stop.detail}") from None
 
-    async def walk(self, d: Dialogue[Reply, Command]) -> None:
+    async def walk(self, d: Dialogue[Any, Any]) -> None:
+        smtp = self.protocol == "smtp"
+        hello_tls = f"{d.dialect.hello_step}_tls"
         if self.mode == "implicit":
             await self.handshake()
             if self.handshake_only:
                 return
             try:
                 await d.greeting()
-                await d.hello("ehlo_tls", fallback=True)
+                await d.hello(hello_tls, fallback=smtp)
             finally:
-                self.record(d, "ehlo_tls")
+                self.record(d, tls=True)
         else:
-            probe = self.plaintext_auth if self.config.auth_check_plaintext else None
+            probe = self.plaintext_auth if smtp and self.config.auth_check_plaintext else None
             try:
-                await d.to_tls_start(fallback=True, before_upgrade=probe)
+                await d.to_tls_start(fallback=smtp, before_upgrade=probe)
             except Stopped as stop:
                 if stop.kind == "not_offered":
-                    return  # a fact for checks/, not a failure; the QUIT was said
+                    return  # a fact for checks/, not a failure; the goodbye was said
                 raise
             finally:
-                self.record(d, "ehlo")
+                self.record(d, tls=False)
             await self.handshake()
             if self.handshake_only:
                 return
             try:
-                await d.hello("ehlo_tls", fallback=True)
+                await d.hello(hello_tls, fallback=smtp)
             finally:
-                self.record(d, "ehlo_tls")
-        await self.auth_in_tls(d)
+                self.record(d, tls=True)
+        if smtp:
+            await self.auth_in_tls(d)
         await d.goodbye()
 
     async def plaintext_auth(self) -> None:
@@ -197,7 +219,7 @@ class _Session:
                 self.obs["auth_plaintext"] = exc.attempt
                 raise exc.stop from None
 
-    async def auth_in_tls(self, d: Dialogue[Reply, Command]) -> None:
+    async def auth_in_tls(self, d: Dialogue[Any, Any]) -> None:
         """The user's credentials, inside TLS, on a submission port (``--auth-user``)."""
         credentials = self.config.auth
         if credentials is None or self.port not in self.config.auth_ports:
@@ -210,8 +232,14 @@ class _Session:
                 self.obs["auth"] = exc.attempt
                 raise exc.stop from None
 
-    def record(self, d: Dialogue[Reply, Command], hello_field: Literal["ehlo", "ehlo_tls"]) -> None:
+    def record(self, d: Dialogue[Any, Any], *, tls: bool) -> None:
         """Copy what the dialogue saw into the observation's fields."""
+        if self.protocol == "smtp":
+            self.record_smtp(d, "ehlo_tls" if tls else "ehlo")
+        else:
+            self.record_mailbox(d, tls=tls)
+
+    def record_smtp(self, d: Dialogue[Any, Any], hello_field: Literal["ehlo", "ehlo_tls"]) -> None:
         seen = d.seen
         if seen.greeting is not None:
             self.obs["banner"] = _smtp_reply(seen.greeting)
@@ -228,6 +256,21 @@ class _Session:
             self.obs["starttls_offered"] = seen.offered
         if seen.starttls_reply is not None:
             self.obs["starttls_reply"] = _smtp_reply(seen.starttls_reply)
+        if seen.leftover:
+            self.obs["starttls_leftover"] = seen.leftover.decode("utf-8", "replace")
+
+    def record_mailbox(self, d: Dialogue[Any, Any], *, tls: bool) -> None:
+        seen = d.seen
+        if seen.greeting is not None:
+            self.obs["greeting"] = mailbox_reply(seen.greeting)
+        if seen.throttled:
+            self.obs["throttled"] = True
+        if seen.hello is not None:
+            self.obs["capabilities_tls" if tls else "capabilities"] = seen.capabilities
+        if not tls and seen.offered is not None:
+            self.obs["starttls_offered"] = seen.offered
+        if seen.starttls_reply is not None:
+            self.obs["upgrade_reply"] = mailbox_reply(seen.starttls_reply)
         if seen.leftover:
             self.obs["starttls_leftover"] = seen.leftover.decode("utf-8", "replace")
 
@@ -268,7 +311,11 @@ class _Session:
                 self.raw.abort()
 
     def observation(self) -> EndpointObservation:
-        wants_auth = self.config.auth is not None and self.port in self.config.auth_ports
+        wants_auth = (
+            self.protocol == "smtp"
+            and self.config.auth is not None
+            and self.port in self.config.auth_ports
+        )
         if wants_auth and not self.handshake_only and "auth" not in self.obs:
             where = (
                 f"the dialogue stopped at {self.step}"
@@ -288,6 +335,7 @@ class _Session:
             port=self.port,
             connect_port=self.connect_port,
             tls_mode=self.mode,
+            protocol=self.protocol,
             timings_ms=timings,
             transcript=self.transcript,
             **self.obs,
@@ -302,6 +350,7 @@ async def probe_endpoint(
     *,
     sni: bool = True,
     handshake_only: bool = False,
+    protocol: MailProtocol = "smtp",
 ) -> EndpointObservation:
     """Probe ``host`` at ``ip``:``port`` and record everything seen.
 
@@ -315,13 +364,17 @@ async def probe_endpoint(
         sni: send the host name as SNI (never for an address literal).
         handshake_only: stop right after a successful handshake (used for
             the certificate without SNI).
+        protocol: what to speak: ``smtp``, or ``imap``/``pop3`` (mailbox
+            access; no HELO fallback, no AUTH attempt).
 
     Returns:
         The observation; every failure, including a bug in mxtls
         (``internal_error``), is recorded in it.  Never raises except on
         cancellation.
     """
-    session = _Session(host, ip, port, config, sni=sni, handshake_only=handshake_only)
+    session = _Session(
+        host, ip, port, config, sni=sni, handshake_only=handshake_only, protocol=protocol
+    )
     total = config.timeouts.endpoint_total
     try:
         async with asyncio.timeout(total):
