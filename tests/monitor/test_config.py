@@ -98,3 +98,10 @@ def test_durations() -> None:
     for bad in ("", "6", "h", "-1h", True, "0s"):
         with pytest.raises(ConfigError):
             parse_duration(bad, "x")
+
+
+def test_domain_names_are_stored_as_reports_carry_them() -> None:
+    config = parse_config({"domain": [{"name": "Bücher.Example."}]}, base_dir=Path("."), env={})
+    assert config.domains[0].name == "xn--bcher-kva.example"
+    with pytest.raises(ConfigError, match="'192.0.2.1'"):
+        parse_config({"domain": [{"name": "192.0.2.1"}]}, base_dir=Path("."), env={})

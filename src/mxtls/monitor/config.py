@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 from mxtls.cli.options import build_config, parse_port_map, parse_ports
 from mxtls.config import CheckConfig
-from mxtls.errors import ConfigError
+from mxtls.engine.plan import normalize_domain
+from mxtls.errors import ConfigError, InvalidDomain
 from mxtls.models.findings import Severity
 from mxtls.monitor.diff import EVENT_TYPES
 from mxtls.monitor.flapping import DEFAULT_CONFIRM_ROUNDS
@@ -236,7 +237,11 @@ def parse_config(
                 " set it in [defaults]"
             )
         _only(item, CHECK_OPTIONS | {"name"}, where)
-        domains.append(_domain_settings(item, where, base, name=name.strip().rstrip(".").lower()))
+        try:  # the name as reports and the history carry it (an IDN as its A-label)
+            ascii_name = normalize_domain(name)
+        except InvalidDomain as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        domains.append(_domain_settings(item, where, base, name=ascii_name))
     if not domains:
         raise ConfigError("no [[domain]] to monitor")
     seen: set[str] = set()

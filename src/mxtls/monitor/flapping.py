@@ -50,11 +50,12 @@ class TimeoutScope:
     endpoints: frozenset[str] = frozenset()  # endpoint targets, ``HOST[IP]:PORT``
     hosts: frozenset[str] = frozenset()  # MX hosts with a timed-out endpoint or lookup
     dns: bool = False  # a DNS lookup of the round timed out
+    https: bool = False  # the MTA-STS policy fetch timed out
 
     @property
     def any(self) -> bool:
         """True when anything timed out."""
-        return bool(self.endpoints or self.hosts or self.dns)
+        return bool(self.endpoints or self.hosts or self.dns or self.https)
 
     @classmethod
     def of(cls, report: Report) -> TimeoutScope:
@@ -74,7 +75,9 @@ class TimeoutScope:
                 if timed_out:
                     endpoints.add(endpoint_target(ep.host, ep.ip, ep.port))
                     hosts.add(ep.host)
-        return cls(frozenset(endpoints), frozenset(hosts), dns)
+        fetch = report.mta_sts.fetch if report.mta_sts is not None else None
+        https = fetch is not None and fetch.error is not None and fetch.error.kind == "timeout"
+        return cls(frozenset(endpoints), frozenset(hosts), dns, https)
 
     def explains(self, event: Event) -> bool:
         """True when this round's timeouts could be the whole cause of ``event``."""
@@ -86,6 +89,8 @@ class TimeoutScope:
             case FindingEvent(code=code, target=target):
                 if code == "dns.error":
                     return self.dns
+                if code.startswith("mta_sts.") and self.https:
+                    return True
                 if target in self.endpoints or target in self.hosts:
                     return True
                 host = target.partition("[")[0]
