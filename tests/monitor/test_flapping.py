@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mxtls.models.findings import Severity
+from mxtls.models.policy import PolicyFetchError
 from mxtls.monitor.diff import FindingEvent, diff_reports
 from mxtls.monitor.flapping import Held, TimeoutScope, guard
 from tests.monitor.conftest import LabRounds
@@ -62,3 +64,21 @@ def test_changes_the_timeouts_cannot_explain_go_out_at_once(lab_rounds: LabRound
         Held(FindingEvent(type="finding.new", code="x.y", target="a", severity="info", message=""))
     ]
     assert guard([], new, held) == guard([], new, [])
+
+
+def test_a_policy_fetch_timeout_holds_mta_sts_changes(lab_rounds: LabRounds) -> None:
+    ok = lab_rounds.before["secure.lab"]
+    assert ok.mta_sts is not None and ok.mta_sts.fetch is not None
+    fetch = ok.mta_sts.fetch.model_copy(
+        update={"error": PolicyFetchError(kind="timeout", detail="no answer within 1s")}
+    )
+    timed_out = ok.model_copy(update={"mta_sts": ok.mta_sts.model_copy(update={"fetch": fetch})})
+    event = FindingEvent(
+        type="finding.new",
+        code="mta_sts.policy_fetch_failed",
+        target="secure.lab",
+        severity=Severity.ERROR,
+        message="timeout",
+    )
+    assert TimeoutScope.of(timed_out).explains(event)
+    assert not TimeoutScope.of(ok).explains(event)
