@@ -226,6 +226,8 @@ class Monitor:
             sum(1 for o in outcomes if o.exit_status == EXIT_INTERNAL),
         )
         await self.prune_if_due()
+        # reports imported meanwhile (`mxtls tlsrpt import`, a web endpoint) show up here
+        self.metrics.set_tlsrpt(await self.store.run(tlsrpt_store.totals))
         return outcomes
 
     async def prune_if_due(self, *, force: bool = False) -> history.Pruned | None:
