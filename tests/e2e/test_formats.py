@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,8 @@ def test_sarif_validates_against_the_schema(
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == f.code
         assert result["message"]["text"] == f.message
         assert result["locations"][0]["logicalLocations"][0]["name"] == f.target
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert re.fullmatch(r"[A-Za-z0-9._~%-]+", uri), uri  # a relative URI, nothing to encode
     assert run["properties"]["mxtls"]["reports"][0]["grade"] == _letter(report)
 
 

@@ -3,8 +3,9 @@
 One run of the tool ``mxtls``; each rule is a finding code with its
 one-line definition and help text (what to do), each result a finding.
 Findings concern mail domains, not files: a result's physical location is
-the domain's name as a relative URI (dashboards that accept only
-repository paths take it), its logical location the finding's target, and
+the domain's name (a named server's host name) as a relative URI, which
+dashboards that accept only repository paths take; its logical location is
+the finding's target; and
 ``partialFingerprints`` identify a (domain, code, target) across runs, so a
 dashboard tracks one problem as one alert.  Each report's grade, with the
 rules that capped it, is in ``run.properties.mxtls``.
@@ -19,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from mxtls._version import __version__
 from mxtls.checks.codes import CODES
@@ -63,6 +65,16 @@ def _fingerprint(domain: str, f: Finding) -> str:
     return hashlib.sha256(f"{domain}\n{f.code}\n{f.target}".encode()).hexdigest()
 
 
+def artifact_uri(report: Report, f: Finding) -> str:
+    """The result's "file": the domain, or for named servers the host the finding is about.
+
+    A relative URI of one segment, percent-encoded (an IPv6 literal's colons
+    too, so it never reads as a scheme).
+    """
+    name = report.domain if report.kind == "domain" else f.target.split("[", 1)[0]
+    return quote(name, safe=".-_~")
+
+
 def _result(report: Report, f: Finding, index: int) -> dict[str, Any]:
     return {
         "ruleId": f.code,
@@ -72,7 +84,7 @@ def _result(report: Report, f: Finding, index: int) -> dict[str, Any]:
         "message": {"text": f.message},
         "locations": [
             {
-                "physicalLocation": {"artifactLocation": {"uri": report.domain}},
+                "physicalLocation": {"artifactLocation": {"uri": artifact_uri(report, f)}},
                 "logicalLocations": [
                     {
                         "name": f.target,

@@ -33,6 +33,7 @@ OUTCOME_LABEL = {
     "refuses": "REFUSES",
     "not_applicable": "not applicable",
     "unreachable": "UNREACHABLE",
+    "not_tested": "not tested",
 }
 
 
