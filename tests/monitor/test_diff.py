@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from mxtls.models.report import Report
 from mxtls.monitor.diff import (
@@ -10,8 +11,10 @@ from mxtls.monitor.diff import (
     CertChangedEvent,
     CheckFailedEvent,
     FindingEvent,
+    Leaf,
     VerdictChangedEvent,
     diff_reports,
+    leaves,
     verdict_state,
 )
 from tests.monitor.conftest import LabRounds
@@ -108,3 +111,26 @@ def test_events_round_trip_as_json(lab_rounds: LabRounds) -> None:
     events = diff_reports(lab_rounds.before["good.lab"], lab_rounds.after["good.lab"])
     assert events
     assert EVENTS_ADAPTER.validate_json(EVENTS_ADAPTER.dump_json(events)) == events
+
+
+def test_a_certificate_replaced_during_an_outage(lab_rounds: LabRounds) -> None:
+    # Given mx2.good.lab timed out last round, and presents a leaf again now
+    outage, now = lab_rounds.timeout, lab_rounds.before["good.lab"]
+    mx2 = next(e for h in now.hosts for e in h.endpoints if e.host == "mx2.good.lab")
+    key = (mx2.host, mx2.ip, mx2.port)
+    assert key in leaves(now) and key not in leaves(outage)
+    # ... with no earlier leaf known, nothing can be said
+    assert not [e for e in diff_reports(outage, now) if isinstance(e, CertChangedEvent)]
+    # ... but against the leaf the history saw before the outage, it changed
+    seen = Leaf("00" * 32, "11" * 32, datetime(2030, 1, 1, tzinfo=UTC))
+    (event,) = [
+        e
+        for e in diff_reports(outage, now, earlier_leaves={key: seen})
+        if isinstance(e, CertChangedEvent)
+    ]
+    assert (event.old_sha256, event.new_sha256) == (seen.sha256, leaves(now)[key].sha256)
+    # ... and the same leaf as before the outage is no change
+    same = {key: leaves(now)[key]}
+    assert not [
+        e for e in diff_reports(outage, now, earlier_leaves=same) if isinstance(e, CertChangedEvent)
+    ]

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from mxtls.monitor.diff import leaves
 from mxtls.store import history
 from mxtls.store.db import create_db_engine, downgrade, open_store, upgrade
 from mxtls.store.models import Base, CertificateRow
@@ -61,5 +62,18 @@ def test_round_trip_and_retention(db_url: str, lab_rounds: LabRounds) -> None:
         # the newest report of a domain survives any retention
         gone = store.call(lambda s: history.prune(s, datetime.now(UTC) + timedelta(days=1)))
         assert gone.reports == 0
+    finally:
+        store.close()
+
+
+def test_last_leaves_before_a_report(db_url: str, lab_rounds: LabRounds) -> None:
+    store = open_store(db_url)
+    try:
+        old, new = lab_rounds.before["secure.lab"], lab_rounds.after["secure.lab"]
+        first = store.call(lambda s: history.save_report(s, old).id)
+        second = store.call(lambda s: history.save_report(s, new).id)
+        assert store.call(lambda s: history.last_leaves(s, "secure.lab")) == leaves(new)
+        before = store.call(lambda s: history.last_leaves(s, "secure.lab", before_report=second))
+        assert before == leaves(old) and first < second
     finally:
         store.close()

@@ -16,7 +16,8 @@ Event types (docs/monitoring.md and the webhook contract):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, assert_never
 
@@ -140,12 +141,23 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENTS_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
-def diff_reports(old: Report | None, new: Report) -> list[Event]:
+def diff_reports(
+    old: Report | None,
+    new: Report,
+    *,
+    earlier_leaves: Mapping[tuple[str, str, int], Leaf] | None = None,
+) -> list[Event]:
     """Every change from ``old`` to ``new`` (two reports of the same domain).
 
     With no ``old`` (the first report), nothing has changed yet: only a
     failed check is an event.  Events come in a stable order: check
     failures, verdicts, certificates, new findings, resolved findings.
+
+    Args:
+        earlier_leaves: the last leaf seen at each endpoint before ``old``
+            (from the history), compared with where ``old`` saw none: a
+            certificate replaced while the endpoint was unreachable is
+            still a ``cert.changed``.
     """
     events: list[Event] = []
     failure = failure_text(new)
@@ -154,7 +166,7 @@ def diff_reports(old: Report | None, new: Report) -> list[Event]:
     if old is None:
         return events
     events.extend(_verdict_changes(old, new))
-    events.extend(_cert_changes(old, new))
+    events.extend(_cert_changes(old, new, earlier_leaves or {}))
     events.extend(_finding_changes(old.findings, new.findings))
     return events
 
@@ -232,37 +244,51 @@ def _verdict_changes(old: Report, new: Report) -> list[Event]:
     return out
 
 
-def _cert_changes(old: Report, new: Report) -> list[Event]:
-    before = {
-        (ep.host, ep.ip, ep.port): ep.handshake.chain[0]
-        for h in old.hosts
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """What ``cert.changed`` compares: a leaf's fingerprints and expiry."""
+
+    sha256: str
+    spki_sha256: str
+    not_after: datetime
+
+
+def leaves(report: Report) -> dict[tuple[str, str, int], Leaf]:
+    """The leaf each endpoint of ``report`` presented (with SNI)."""
+    return {
+        (ep.host, ep.ip, ep.port): Leaf(c.sha256_fingerprint, c.spki_sha256, c.not_after)
+        for h in report.hosts
         for ep in h.endpoints
         if ep.handshake is not None and ep.handshake.chain
+        for c in ep.handshake.chain[:1]
     }
+
+
+def _cert_changes(
+    old: Report, new: Report, earlier: Mapping[tuple[str, str, int], Leaf]
+) -> list[Event]:
+    before = {**earlier, **leaves(old)}
     out: list[Event] = []
-    for h in new.hosts:
-        for ep in h.endpoints:
-            if ep.handshake is None or not ep.handshake.chain:
-                continue
-            leaf, prev = ep.handshake.chain[0], before.get((ep.host, ep.ip, ep.port))
-            if prev is None or prev.sha256_fingerprint == leaf.sha256_fingerprint:
-                continue
-            out.append(
-                CertChangedEvent(
-                    target=endpoint_target(ep.host, ep.ip, ep.port),
-                    host=ep.host,
-                    ip=ep.ip,
-                    port=ep.port,
-                    old_sha256=prev.sha256_fingerprint,
-                    new_sha256=leaf.sha256_fingerprint,
-                    old_spki_sha256=prev.spki_sha256,
-                    new_spki_sha256=leaf.spki_sha256,
-                    old_not_after=prev.not_after,
-                    new_not_after=leaf.not_after,
-                    key_changed=prev.spki_sha256 != leaf.spki_sha256,
-                    tlsa_matches=tlsa_matches(new, ep.host, ep.ip, ep.port, leaf.spki_sha256),
-                )
+    for (host, ip, port), leaf in leaves(new).items():
+        prev = before.get((host, ip, port))
+        if prev is None or prev.sha256 == leaf.sha256:
+            continue
+        out.append(
+            CertChangedEvent(
+                target=endpoint_target(host, ip, port),
+                host=host,
+                ip=ip,
+                port=port,
+                old_sha256=prev.sha256,
+                new_sha256=leaf.sha256,
+                old_spki_sha256=prev.spki_sha256,
+                new_spki_sha256=leaf.spki_sha256,
+                old_not_after=prev.not_after,
+                new_not_after=leaf.not_after,
+                key_changed=prev.spki_sha256 != leaf.spki_sha256,
+                tlsa_matches=tlsa_matches(new, host, ip, port, leaf.spki_sha256),
             )
+        )
     return out
 
 

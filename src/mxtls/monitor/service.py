@@ -33,7 +33,7 @@ from mxtls.models.report import Report
 from mxtls.monitor import audit
 from mxtls.monitor.alerts import Alerter, build_payloads
 from mxtls.monitor.config import DomainSpec, MonitorConfig
-from mxtls.monitor.diff import CheckFailedEvent, Event, diff_reports
+from mxtls.monitor.diff import CheckFailedEvent, Event, diff_reports, leaves
 from mxtls.monitor.flapping import Held, guard
 from mxtls.monitor.metrics import MonitorMetrics
 from mxtls.monitor.runner import Checker, DomainChecker
@@ -149,9 +149,15 @@ class Monitor:
         return outcome
 
     def _record_report(self, session: Session, spec: DomainSpec, report: Report) -> CheckOutcome:
+        previous_row = history.latest_row(session, spec.name, ok_only=True)
         previous = history.latest_report(session, spec.name)
+        earlier = {}
+        if previous is not None and previous_row is not None:
+            # an endpoint unreachable last round: compare with the leaf it showed before
+            if set(leaves(report)) - set(leaves(previous)):
+                earlier = history.last_leaves(session, spec.name, before_report=previous_row.id)
         row = history.save_report(session, report)
-        events = diff_reports(previous, report)
+        events = diff_reports(previous, report, earlier_leaves=earlier)
         held = [Held(e, n) for e, n in history.load_held(session, spec.name)]
         result = guard(events, report, held, confirm_rounds=self.config.settings.confirm_rounds)
         now = datetime.now(UTC)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mxtls.models.report import Report
-from mxtls.monitor.diff import EVENT_ADAPTER, Event, tlsa_matches
+from mxtls.monitor.diff import EVENT_ADAPTER, Event, Leaf, tlsa_matches
 from mxtls.store.models import (
     CertificateRow,
     DeliveryRow,
@@ -128,6 +128,19 @@ def latest_report(session: Session, domain: str) -> Report | None:
     """The newest stored report of ``domain`` that ran, parsed."""
     row = latest_row(session, domain, ok_only=True)
     return decompress_report(row.document) if row is not None and row.document else None
+
+
+def last_leaves(
+    session: Session, domain: str, before_report: int | None = None
+) -> dict[tuple[str, str, int], Leaf]:
+    """The newest stored leaf of every endpoint of ``domain`` (optionally before a report id)."""
+    query = select(CertificateRow).where(CertificateRow.domain == domain)
+    if before_report is not None:
+        query = query.where(CertificateRow.report_id < before_report)
+    out: dict[tuple[str, str, int], Leaf] = {}
+    for row in session.scalars(query.order_by(CertificateRow.report_id)):
+        out[(row.host, row.ip, row.port)] = Leaf(row.sha256, row.spki_sha256, as_utc(row.not_after))
+    return out
 
 
 def latest_per_domain(session: Session) -> list[ReportRow]:
