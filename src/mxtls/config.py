@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from mxtls.errors import ConfigError
 
@@ -28,6 +28,15 @@ MX_PORTS = (25,)  # RFC 5321 §4.5.4.1 / RFC 3207: MX hosts receive mail on port
 SERVER_PORTS = (25, 465, 587)  # `mxtls server`: relay, submissions (RFC 8314), submission
 DEFAULT_PORTS = MX_PORTS  # what `check` probes on every MX host unless --ports says otherwise
 IMPLICIT_TLS_PORTS = frozenset({465, 993, 995})  # RFC 8314 §3.3: submissions, imaps, pop3s
+MailProtocol = Literal["smtp", "imap", "pop3"]
+# The protocol-by-port rule of the CLI contract (`mxtls server`): 143/993 IMAP,
+# 110/995 POP3, any other port (25, 465, 587, 2525 …) SMTP, unless --protocol says so.
+PORT_PROTOCOLS: dict[int, MailProtocol] = {143: "imap", 993: "imap", 110: "pop3", 995: "pop3"}
+
+
+def protocol_for_port(port: int) -> MailProtocol:
+    """The protocol a port speaks by the contract's rule (SMTP unless IMAP's or POP3's)."""
+    return PORT_PROTOCOLS.get(port, "smtp")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,11 +113,15 @@ class CheckConfig:
         deep: run the deep TLS scan (protocols, ciphers, groups, flaws).
         auth: credentials for SMTP AUTH inside TLS (``--auth-user``); tried
             only on ``auth_ports`` and never in clear.  The secret never shows.
-        auth_ports: the logical ports where ``auth`` is tried.
+        auth_ports: the logical ports where ``auth`` is tried (None: every
+            SMTP port, for servers the user named).
         auth_check_plaintext: test with throw-away credentials whether a
             STARTTLS port takes AUTH before TLS (``--auth-check-plaintext``).
         implicit_ports: ports where TLS starts with the first byte (RFC 8314
             §3.3); an SRV ``_submissions`` record adds the port it names.
+        port_protocols: what each port speaks, where it is not SMTP
+            (``((993, "imap"),)``); empty means SMTP everywhere (`check`'s MX
+            hosts).  `mxtls server` fills it by the port rule or ``--protocol``.
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -127,9 +140,10 @@ class CheckConfig:
     trust_anchor: Path | None = None
     deep: bool = False
     auth: Credentials | None = None
-    auth_ports: frozenset[int] = SUBMISSION_PORTS
+    auth_ports: frozenset[int] | None = SUBMISSION_PORTS
     auth_check_plaintext: bool = False
     implicit_ports: frozenset[int] = IMPLICIT_TLS_PORTS
+    port_protocols: tuple[tuple[int, MailProtocol], ...] = ()
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""
@@ -137,6 +151,19 @@ class CheckConfig:
             if logical == port:
                 return actual
         return port
+
+    def tries_auth(self, port: int) -> bool:
+        """Are the ``auth`` credentials tried on logical ``port``?"""
+        if self.auth is None or self.protocol(port) != "smtp":
+            return False
+        return self.auth_ports is None or port in self.auth_ports
+
+    def protocol(self, port: int) -> MailProtocol:
+        """What logical ``port`` speaks (:attr:`port_protocols`, else SMTP)."""
+        for logical, protocol in self.port_protocols:
+            if logical == port:
+                return protocol
+        return "smtp"
 
     def tls_mode(self, port: int) -> str:
         """``implicit`` on :attr:`implicit_ports` (465, 993, 995), ``starttls`` otherwise."""

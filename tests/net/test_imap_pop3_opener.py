@@ -145,8 +145,7 @@ async def test_probe_records_mailbox_facts_and_a_sound_server_is_clean(
 @pytest.fixture(scope="module")
 def lax_dovecot() -> Iterator[DovecotInstance]:
     ok, reason = DovecotInstance.available()
-    if not ok:
-        pytest.skip(f"Dovecot not available: {reason}")
+    require_peer("Dovecot", ok, reason)
     issued = LabCA(name="mxtls dovecot lax root").issue([HOST])
     settings = {"disable_plaintext_auth": "no"}
     ports = {143: 0, 110: 0}

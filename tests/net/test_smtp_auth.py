@@ -20,6 +20,7 @@ from mxtls.models.observations import EndpointObservation
 from mxtls.net.smtp_session import probe_endpoint
 from mxtls.protocol.sasl import Credentials, Secret
 from mxtls.testing import DovecotInstance, PostfixInstance
+from tests.peers import require_peer
 
 HOST = "smtp.auth.test"
 USER = "alice"
@@ -35,8 +36,7 @@ class AuthPeer:
 def _peer(mechanisms: str) -> Iterator[AuthPeer]:
     for daemon in (DovecotInstance, PostfixInstance):
         ok, reason = daemon.available()
-        if not ok:
-            pytest.skip(f"{daemon.__name__} not available: {reason}")
+        require_peer(daemon.__name__.removesuffix("Instance"), ok, reason)
     issued = LabCA(name="mxtls auth lab root").issue([HOST])
     chain, key = issued.chain_pem(), issued.key_pem()
     with DovecotInstance(

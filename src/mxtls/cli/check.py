@@ -11,7 +11,10 @@ arguments are parsed and before the event loop starts (see
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import getpass
+import os
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
     from mxtls.engine.progress import ProgressEvent
     from mxtls.models.report import Report
+    from mxtls.protocol.sasl import Credentials
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -55,6 +59,8 @@ Examples:
   mxtls server smtp.example.com:587 mx1.example.com:25
   mxtls server 192.0.2.25 --deep --json
   mxtls server '[2001:db8::25]:25'
+  mxtls server imap.example.com:993 pop.example.com:110
+  MXTLS_PW=... mxtls server smtp.example.com:587 --auth-user me --auth-password-env MXTLS_PW
 
 \b
 A port you name (HOST:PORT or --ports) must answer; a default port that is
@@ -76,7 +82,59 @@ The same as `mxtls server HOST[:PORT] --deep`.
 
 def _common_options(fn: Callable[..., None]) -> Callable[..., None]:
     """Options shared by `check`, `server` and `scan-host` (names are part of the contract)."""
-    return output_options()(_report_options(run_options(fn)))
+    return output_options()(_report_options(_auth_options(run_options(fn))))
+
+
+def _auth_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """SMTP AUTH: --auth-user, --auth-password-env, --auth-check-plaintext."""
+    options = [
+        click.option(
+            "--auth-user",
+            metavar="USER",
+            help="Authenticate as USER inside TLS on submission ports (SCRAM-SHA-256, "
+            "else PLAIN/LOGIN); the password comes from --auth-password-env or a prompt.",
+        ),
+        click.option(
+            "--auth-password-env",
+            metavar="NAME",
+            help="Read the --auth-user password from environment variable NAME "
+            "(never from the command line).",
+        ),
+        click.option(
+            "--auth-check-plaintext",
+            is_flag=True,
+            help="Test whether STARTTLS ports accept AUTH before TLS, with throw-away "
+            "credentials (never yours).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _credentials(opts: dict[str, Any]) -> Credentials | None:
+    """The --auth-user credentials, the secret from the environment or a prompt.
+
+    Raises:
+        click.UsageError: no user with a secret source, an unset variable, no terminal.
+    """
+    from mxtls.protocol.sasl import Credentials, Secret
+
+    user, env = opts.get("auth_user"), opts.get("auth_password_env")
+    if not user:
+        if env:
+            raise click.UsageError("--auth-password-env needs --auth-user")
+        return None
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise click.UsageError(f"--auth-password-env {env}: the variable is not set")
+        return Credentials(user, Secret(value))
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            "--auth-user needs a password: give --auth-password-env NAME (no terminal to prompt on)"
+        )
+    return Credentials(user, Secret(getpass.getpass(f"Password for {user}: ")))
 
 
 def _report_options(fn: Callable[..., None]) -> Callable[..., None]:
@@ -123,13 +181,21 @@ def check(domain: str, deep: bool, **opts: Any) -> None:
     is_flag=True,
     help="Also enumerate protocols, ciphers, groups; test known flaws (more connections).",
 )
+@click.option(
+    "--protocol",
+    type=click.Choice(["smtp", "imap", "pop3"]),
+    help="Speak this on every port (default: by port: 143/993 IMAP, 110/995 POP3, else SMTP).",
+)
 @_common_options
-def server(servers: tuple[str, ...], deep: bool, **opts: Any) -> None:
+def server(servers: tuple[str, ...], deep: bool, protocol: str | None, **opts: Any) -> None:
     """Test named mail servers (not a domain's MX): SMTP on 25, 465 and 587.
 
-    HOST is a name or an address; HOST:PORT tests that port only. No MX
-    lookup and no domain policies; certificates are judged against HOST.
+    HOST is a name or an address; HOST:PORT tests that port only. The
+    protocol follows the port: 25/465/587/2525 SMTP, 143/993 IMAP, 110/995
+    POP3, unless --protocol says otherwise. No MX lookup and no domain
+    policies; certificates are judged against HOST.
     """
+    opts["protocol"] = protocol
     _run_cli(list(servers), opts, deep=deep, host_mode=True)
 
 
@@ -175,8 +241,12 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
             dnssec_validate=opts["dnssec_validate"],
             trust_anchor=opts["trust_anchor"],
         )
+        credentials = _credentials(opts)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
+    config = dataclasses.replace(
+        config, auth=credentials, auth_check_plaintext=bool(opts.get("auth_check_plaintext"))
+    )
     # Everything the check needs is imported here, before the event loop starts.
     from rich.console import Console
 
@@ -186,7 +256,11 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
     stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
     if host_mode:
         servers = [name] if isinstance(name, str) else name
-        runner = functools.partial(check_servers, ports=ports, deep=deep)
+        if credentials is not None:  # the user named these servers: any SMTP port they name
+            config = dataclasses.replace(config, auth_ports=None)
+        runner = functools.partial(
+            check_servers, ports=ports, deep=deep, protocol=opts.get("protocol")
+        )
         label = " ".join(servers)
         return _run_guarded(lambda: _with_progress(runner, servers, config, stderr, label), stderr)
     assert isinstance(name, str)

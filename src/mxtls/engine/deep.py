@@ -39,6 +39,13 @@ def skip_reason(ep: EndpointObservation) -> str | None:
         return "the server throttled the checker"
     if ep.tls_mode == "implicit":
         return None  # TLS starts with the first byte: a connection is enough
+    if ep.protocol != "smtp":
+        if ep.starttls_offered is not True:
+            return f"{'STLS' if ep.protocol == 'pop3' else 'STARTTLS'} not offered"
+        up = ep.upgrade_reply
+        if up is None or up.status not in ("OK", "+OK"):
+            return f"upgrade refused ({up.status if up else ep.stop_reason or 'no answer'})"
+        return None
     if ep.banner is None or ep.banner.code != 220:
         code = f" (banner {ep.banner.code})" if ep.banner is not None else ""
         return f"no 220 banner{code}"

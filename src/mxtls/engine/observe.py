@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -147,7 +148,10 @@ async def observe_check(
 
         to_scan, skipped = plan_deep([ep for h in (*hosts, *sub_hosts) for ep in h.endpoints])
         deep = await deep_scan(
-            to_scan, _deep_config(config, sub_hosts), check.progress, check.runtime.limiter
+            to_scan,
+            _deep_config(config, sub_hosts, to_scan),
+            check.progress,
+            check.runtime.limiter,
         )
     deep_done = time.perf_counter()
     return Observed(
@@ -220,8 +224,13 @@ async def _observe_submission(
     return answers, targets, [t.result() for t in tasks]
 
 
-def _deep_config(config: CheckConfig, submission: list[HostObservation]) -> CheckConfig:
-    """The deep scan's config: TLS first on the ports the submission SRV records say so."""
+def _deep_config(
+    config: CheckConfig,
+    submission: list[HostObservation],
+    scanned: Sequence[EndpointObservation] = (),
+) -> CheckConfig:
+    """The deep scan's config: TLS first on the ports the submission SRV records say so,
+    and each port's protocol as the main probe spoke it (IMAP on 143 …)."""
     implicit = set(config.implicit_ports)
     for host in submission:
         for ep in host.endpoints:
@@ -229,7 +238,14 @@ def _deep_config(config: CheckConfig, submission: list[HostObservation]) -> Chec
                 implicit.add(ep.port)
             else:
                 implicit.discard(ep.port)
-    return replace(config, deep=True, implicit_ports=frozenset(implicit))
+    protocols = dict(config.port_protocols)
+    protocols.update((ep.port, ep.protocol) for ep in scanned if ep.protocol != "smtp")
+    return replace(
+        config,
+        deep=True,
+        implicit_ports=frozenset(implicit),
+        port_protocols=tuple(protocols.items()),
+    )
 
 
 async def observe_host(

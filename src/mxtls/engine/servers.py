@@ -7,16 +7,19 @@ a default port may be closed without fault (``smtp.port_closed``), unless
 every port of the server is.  The deep scan is optional (``--deep``; it is
 what ``scan-host`` always did).
 
-The protocol follows the port through :class:`ProbePlan` (one plan per
-server); a new protocol is a new port set and role, not a new command.
+The protocol follows the port (25/465/587/2525 SMTP, 143/993 IMAP, 110/995
+POP3: :func:`mxtls.config.protocol_for_port`) unless ``protocol`` says
+otherwise; the targets' config carries it (``port_protocols``), so the
+probe, the deep scan and TLSA lookups (``_993._tcp``) all follow it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from mxtls.config import SERVER_PORTS, CheckConfig
+from mxtls.config import SERVER_PORTS, CheckConfig, MailProtocol, protocol_for_port
 from mxtls.engine.plan import ProbePlan, Target, normalize_domain
 from mxtls.engine.progress import ProgressCallback
 from mxtls.engine.run import run_planned
@@ -72,8 +75,12 @@ async def check_servers(
     deep: bool | None = None,
     warn_days: int | None = None,
     progress: ProgressCallback | None = None,
+    protocol: MailProtocol | None = None,
 ) -> Report:
     """Check the named servers: each ``HOST[:PORT]`` on its port, or on ``ports``.
+
+    The protocol follows the port (143/993 IMAP, 110/995 POP3, any other SMTP)
+    unless ``protocol`` names one for every port.
 
     Args:
         servers: ``HOST``, ``HOST:PORT`` or ``[IPV6]:PORT`` strings.
@@ -83,6 +90,7 @@ async def check_servers(
         deep: also run the deep TLS scan.
         warn_days: the ``cert.expiring_soon`` threshold in days.
         progress: called as hosts are resolved and endpoints probed.
+        protocol: speak this on every port instead of the port rule.
 
     Returns:
         A report of kind ``servers``: one host entry per server, no delivery
@@ -113,6 +121,12 @@ async def check_servers(
     check = Runtime.coerce(runtime).begin(
         ports=all_ports, deep=deep, warn_days=warn_days, progress=progress
     )
+    spoken = tuple(
+        (p, protocol or protocol_for_port(p))
+        for p in all_ports
+        if (protocol or protocol_for_port(p)) != "smtp"
+    )
+    config = replace(check.config, port_protocols=spoken)
     targets = [
         Target(
             host,
@@ -121,7 +135,7 @@ async def check_servers(
                 role="server",
                 required=frozenset(p for p, named in wanted.items() if named),
             ),
-            check.config,
+            config,
         )
         for host, wanted in by_host.values()
     ]

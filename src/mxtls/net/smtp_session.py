@@ -222,7 +222,7 @@ class _Session:
     async def auth_in_tls(self, d: Dialogue[Any, Any]) -> None:
         """The user's credentials, inside TLS, on a submission port (``--auth-user``)."""
         credentials = self.config.auth
-        if credentials is None or self.port not in self.config.auth_ports:
+        if credentials is None or not self.config.tries_auth(self.port):
             return
         offered = d.seen.capabilities.get("AUTH", [])
         with self.clock.timed("auth"):
@@ -311,11 +311,7 @@ class _Session:
                 self.raw.abort()
 
     def observation(self) -> EndpointObservation:
-        wants_auth = (
-            self.protocol == "smtp"
-            and self.config.auth is not None
-            and self.port in self.config.auth_ports
-        )
+        wants_auth = self.protocol == "smtp" and self.config.tries_auth(self.port)
         if wants_auth and not self.handshake_only and "auth" not in self.obs:
             where = (
                 f"the dialogue stopped at {self.step}"
@@ -350,7 +346,7 @@ async def probe_endpoint(
     *,
     sni: bool = True,
     handshake_only: bool = False,
-    protocol: MailProtocol = "smtp",
+    protocol: MailProtocol | None = None,
 ) -> EndpointObservation:
     """Probe ``host`` at ``ip``:``port`` and record everything seen.
 
@@ -365,15 +361,17 @@ async def probe_endpoint(
         handshake_only: stop right after a successful handshake (used for
             the certificate without SNI).
         protocol: what to speak: ``smtp``, or ``imap``/``pop3`` (mailbox
-            access; no HELO fallback, no AUTH attempt).
+            access; no HELO fallback, no AUTH attempt); default
+            ``config.protocol(port)``.
 
     Returns:
         The observation; every failure, including a bug in mxtls
         (``internal_error``), is recorded in it.  Never raises except on
         cancellation.
     """
+    spoken = protocol or config.protocol(port)
     session = _Session(
-        host, ip, port, config, sni=sni, handshake_only=handshake_only, protocol=protocol
+        host, ip, port, config, sni=sni, handshake_only=handshake_only, protocol=spoken
     )
     total = config.timeouts.endpoint_total
     try:

@@ -26,8 +26,9 @@ sans-I/O codec and reads the codec's responses.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from mxtls.config import PORT_PROTOCOLS, MailProtocol, protocol_for_port
 from mxtls.protocol import imap, pop3
 from mxtls.protocol.events import ConnectionClosed, NeedData
 from mxtls.protocol.peer_text import MAX_SHOWN_CHARS, clip
@@ -62,18 +63,7 @@ __all__ = [
     "protocol_for_port",
 ]
 
-MailProtocol = Literal["smtp", "imap", "pop3"]
-
-# The protocol-by-port rule of the CLI contract (docs/findings.md, `mxtls server`):
-# 25/465/587/2525 SMTP, 143/993 IMAP, 110/995 POP3; any other port is SMTP
-# unless --protocol says otherwise.
-PORT_PROTOCOLS: dict[int, MailProtocol] = {143: "imap", 993: "imap", 110: "pop3", 995: "pop3"}
 DEFAULT_PORTS: dict[MailProtocol, int] = {"smtp": 25, "imap": 143, "pop3": 110}
-
-
-def protocol_for_port(port: int) -> MailProtocol:
-    """The protocol a port speaks by the contract's rule (SMTP unless IMAP/POP3's)."""
-    return PORT_PROTOCOLS.get(port, "smtp")
 
 
 R = TypeVar("R")  # a complete response of the protocol (SMTP: Reply)

@@ -18,7 +18,7 @@ from mxtls.config import CheckConfig
 from mxtls.models.observations import ConnectFailure
 from mxtls.net.starttls import Stopped, open_tls_start
 from mxtls.net.stream import RawStream
-from mxtls.protocol.starttls import SMTP
+from mxtls.protocol.starttls import DIALECTS, SMTP
 
 ChannelFailureKind = Literal[
     "connect",
@@ -32,10 +32,14 @@ ChannelFailureKind = Literal[
     "protocol",
 ]
 
-# A refusal at each step of the walk, when it did not ask to slow down.
+# A refusal at each step of the walk, when it did not ask to slow down
+# (SMTP's step names; IMAP's and POP3's greeting and capability steps alike).
 _REFUSED: dict[str, ChannelFailureKind] = {
     SMTP.greeting_step: "banner",
+    "greeting": "banner",
     SMTP.hello_step: "ehlo",
+    "capability": "ehlo",
+    "capa": "ehlo",
     "starttls": "starttls_refused",
 }
 
@@ -76,7 +80,8 @@ async def open_channel(
     (through the one STARTTLS opener, :func:`mxtls.net.starttls.open_tls_start`).
     Every step is bounded by the config's timeouts.
     """
-    opened = await open_tls_start(ip, port, SMTP, config, client_name=ehlo_name)
+    dialect = DIALECTS[config.protocol(port)]
+    opened = await open_tls_start(ip, port, dialect, config, client_name=ehlo_name)
     if isinstance(opened, ConnectFailure):
         return ChannelFailure("connect", f"{opened.kind}: {opened.detail}", opened)
     if isinstance(opened, Stopped):

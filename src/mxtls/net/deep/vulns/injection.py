@@ -52,6 +52,8 @@ async def probe_starttls_injection(ctx: ProbeContext) -> StarttlsInjectionObserv
         async with run.bounded(), ctx.gate:
             if ctx.throttled is not None:
                 raise NotTested(f"server throttled the checker ({ctx.throttled})")
+            if ctx.config.protocol(ctx.port) != "smtp":
+                raise NotTested("the pipelined-STARTTLS test speaks SMTP only")
             vulnerable = await _test(ctx, run, facts)
     except NotTested as exc:
         return run.result(StarttlsInjectionObservation, None, facts, str(exc))

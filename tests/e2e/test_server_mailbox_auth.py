@@ -1,0 +1,170 @@
+"""`mxtls server` on IMAP/POP3 ports (by the port rule) and with SMTP AUTH, against real daemons.
+
+Dovecot (Debian) serves IMAP and POP3 and the SASL service that a real
+Postfix authenticates through.  The AUTH tests run the CLI with a password
+in the environment and grep every output for it (and its base64 forms).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from mxtls.lab.ca import LabCA
+from mxtls.testing import DovecotInstance
+from tests.net.test_smtp_auth import PASSWORD, USER, AuthPeer, _peer
+from tests.peers import require_peer
+
+HOST = "mail.dovecot.test"
+RUN_TIMEOUT_S = 60
+
+
+def mxtls(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mxtls", *args],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def dovecot() -> Iterator[tuple[DovecotInstance, str]]:
+    require_peer("Dovecot", *DovecotInstance.available())
+    ca = LabCA(name="mxtls server mailbox root")
+    issued = ca.issue([HOST])
+    with DovecotInstance(HOST, issued.chain_pem(), issued.key_pem(), ip="127.0.0.2") as instance:
+        root = instance.workdir / "root.pem"
+        root.write_bytes(ca.root_pem())
+        yield instance, str(root)
+
+
+@pytest.fixture(scope="module")
+def auth_peer() -> Iterator[AuthPeer]:
+    yield from _peer("plain login scram-sha-256")
+
+
+def _flags(port_map: dict[int, int]) -> list[str]:
+    return [
+        arg for logical, local in port_map.items() for arg in ("--port-map", f"{logical}:{local}")
+    ]
+
+
+def test_protocol_follows_the_port(dovecot: tuple[DovecotInstance, str]) -> None:
+    instance, root = dovecot
+    targets = [f"127.0.0.2:{p}" for p in (143, 993, 110, 995)]
+    proc = mxtls(
+        "server",
+        *targets,
+        "--json",
+        "--ca-file",
+        root,
+        "--timeout",
+        "4",
+        *_flags(instance.port_map),
+    )
+    doc = json.loads(proc.stdout)
+    assert doc["kind"] == "servers"
+    eps = {ep["port"]: ep for host in doc["hosts"] for ep in host["endpoints"]}
+    assert {p: eps[p]["protocol"] for p in eps} == {
+        143: "imap",
+        993: "imap",
+        110: "pop3",
+        995: "pop3",
+    }
+    assert all(eps[p]["handshake"] for p in eps)
+    assert eps[143]["tls_mode"] == "starttls" and eps[993]["tls_mode"] == "implicit"
+    assert eps[143]["capabilities"]["LOGINDISABLED"] == []
+    codes = {f["code"] for f in doc["findings"]}
+    assert not codes & {"imap.auth_before_tls", "pop3.auth_before_tls", "imap.unavailable"}
+    # a sound Dovecot, its chain trusted through --ca-file: no error at all
+    assert [f for f in doc["findings"] if f["severity"] == "error"] == []
+    assert proc.returncode == 0
+
+
+def test_protocol_option_overrides_the_port(dovecot: tuple[DovecotInstance, str]) -> None:
+    instance, root = dovecot
+    proc = mxtls(
+        "server",
+        "127.0.0.2:2143",
+        "--protocol",
+        "imap",
+        "--json",
+        "--ca-file",
+        root,
+        "--port-map",
+        f"2143:{instance.port_map[143]}",
+    )
+    doc = json.loads(proc.stdout)
+    [ep] = [ep for host in doc["hosts"] for ep in host["endpoints"]]
+    assert ep["protocol"] == "imap" and ep["starttls_offered"] is True
+
+
+def _secret_forms() -> list[str]:
+    plain = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
+    return [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(), plain]
+
+
+def test_auth_over_tls_and_the_secret_appears_nowhere(auth_peer: AuthPeer) -> None:
+    env = {"MXTLS_TEST_AUTH_SECRET": PASSWORD}
+    base = [
+        "server",
+        f"{auth_peer.ip}:587",
+        f"{auth_peer.ip}:25",
+        "--auth-user",
+        USER,
+        "--auth-password-env",
+        "MXTLS_TEST_AUTH_SECRET",
+        "--auth-check-plaintext",
+        "--timeout",
+        "5",
+        *_flags(auth_peer.port_map),
+    ]
+    outputs: list[str] = []
+    for fmt in (
+        ["--json"],
+        ["--transcript", "--verbose"],
+        ["--format", "html"],
+        ["--format", "sarif"],
+    ):
+        proc = mxtls(*base, *fmt, env=env)
+        assert proc.returncode in (0, 1), proc.stderr
+        outputs += [proc.stdout, proc.stderr]
+    doc = json.loads(outputs[0])
+    eps = {ep["port"]: ep for host in doc["hosts"] for ep in host["endpoints"]}
+    assert eps[587]["auth"]["outcome"] == "accepted" and eps[587]["auth"]["in_tls"]
+    assert eps[587]["auth"]["mechanism"] == "SCRAM-SHA-256"
+    assert eps[587]["auth_plaintext"]["reply_code"] == 530
+    codes = {(f["code"], f["target"].rsplit(":", 1)[1]) for f in doc["findings"]}
+    assert ("auth.plaintext_accepted", "25") in codes
+    assert not any(code == "auth.failed" for code, _ in codes)
+    assert "AUTH SCRAM-SHA-256 <redacted>" in outputs[2]  # the transcript shows the redaction
+    for text in outputs:
+        for secret in _secret_forms():
+            assert secret not in text
+
+
+def test_wrong_password_is_auth_failed_and_no_secret_is_asked_for_on_the_command_line(
+    auth_peer: AuthPeer,
+) -> None:
+    env = {"MXTLS_TEST_AUTH_SECRET": "not-the-password"}
+    args = ["server", f"{auth_peer.ip}:587", "--auth-user", USER, *_flags(auth_peer.port_map)]
+    proc = mxtls(*args, "--auth-password-env", "MXTLS_TEST_AUTH_SECRET", "--json", env=env)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert "auth.failed" in {f["code"] for f in doc["findings"]}
+    assert "not-the-password" not in proc.stdout + proc.stderr
+    # no terminal to prompt on, no variable: a usage error, not a hang
+    proc = mxtls(*args)
+    assert proc.returncode == 2 and "--auth-password-env" in proc.stderr
+    proc = mxtls(*args, "--auth-password-env", "MXTLS_NO_SUCH_VARIABLE")
+    assert proc.returncode == 2 and "not set" in proc.stderr
