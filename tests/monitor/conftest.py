@@ -23,6 +23,7 @@ from mxtls.lab.world import Lab
 from mxtls.models.report import Report
 from mxtls.testing.postgres import PostgresError, PostgresInstance
 from tests.conftest import LAB_STEP_TIMEOUT_S
+from tests.peers import require_peer
 
 MONITOR_DOMAINS = ("secure.lab", "dane-single.lab", "good.lab")
 _names = itertools.count(1)
@@ -35,13 +36,12 @@ def monitor_scenarios() -> list[Scenario]:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresInstance]:
-    ok, reason = PostgresInstance.available()
-    if not ok:
-        pytest.skip(f"PostgreSQL not available: {reason}")
+    require_peer("PostgreSQL", *PostgresInstance.available())
     try:
         instance = PostgresInstance().start()
     except PostgresError as exc:
-        pytest.skip(f"PostgreSQL could not start here: {exc}")
+        require_peer("PostgreSQL", False, f"could not start here: {exc}")
+        raise  # not reached: require_peer skipped or failed
     try:
         yield instance
     finally:

@@ -15,6 +15,7 @@ from mxtls.models.report import Report
 from mxtls.monitor.metrics import MonitorMetrics, TlsRptTotals
 from mxtls.testing.prometheus import PrometheusError, PrometheusInstance
 from tests.monitor.conftest import PAIR_DOMAINS, LabRounds
+from tests.peers import require_peer
 
 ALERTS = Path(__file__).parents[2] / "docs" / "monitoring" / "alerts.yml"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -105,9 +106,7 @@ def test_names_follow_the_prometheus_guide(metrics: MonitorMetrics) -> None:
 
 @pytest.fixture
 def prometheus_bin() -> Iterator[None]:
-    ok, reason = PrometheusInstance.available()
-    if not ok:
-        pytest.skip(f"Prometheus not available: {reason}")
+    require_peer("Prometheus", *PrometheusInstance.available())
     yield
 
 
