@@ -1,26 +1,39 @@
-"""Shared fixtures: one built-in lab for the whole session.
+"""Shared fixtures: one built-in lab for the whole session, and the loop watchdog.
 
 The lab runs on its own event loop in a background thread, so synchronous
 tests (CLI via subprocess or click's runner) and async tests (each with its
-own loop) can all use it.
+own loop) can all use it.  Every event loop of the tests runs in asyncio
+debug mode, and a test during which a loop was blocked fails
+(:mod:`tests.loop_watchdog`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from mxtls.cli.demo import lab_config, lab_flags
 from mxtls.config import CheckConfig
+
+# The engine imports the HTTP client and the deep scan on first use, inside the
+# running loop (a one-time cost of ~100 ms that keeps `mxtls --help` fast).  The
+# tests import them up front, so that the loop watchdog judges work, not imports.
+from mxtls.engine import deep as _deep  # noqa: F401
 from mxtls.lab.world import Lab
+from mxtls.net import https as _https  # noqa: F401
 from tests.dnssec_hierarchy import (  # noqa: F401 - fixtures of the net/, lab/ and trust/ tests
     anchor_file,
     authority,
     hierarchy,
 )
+
+from .loop_watchdog import WATCHDOG
 
 LAB_START_TIMEOUT_S = 30.0
 LAB_STEP_TIMEOUT_S = 4.0
@@ -64,7 +77,7 @@ class RunningLab:
                 self._error = exc
                 self._ready.set()
 
-        asyncio.run(main())
+        asyncio.run(main(), debug=True)
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +104,27 @@ def lab_cfg(lab: Lab) -> CheckConfig:
 def lab_cli_flags(lab: Lab) -> list[str]:
     """The `mxtls check` flags that reach the lab."""
     return lab_flags(lab).split() + ["--timeout", str(LAB_STEP_TIMEOUT_S)]
+
+
+# ---------------------------------------------------------------- loop watchdog
+
+WATCHDOG_REPORT = os.environ.get("MXTLS_WATCHDOG_REPORT")  # a file: survey, do not fail
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    WATCHDOG.install()
+
+
+@pytest.fixture(autouse=True)
+def loop_watchdog(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when an event loop was blocked while it ran (see tests.loop_watchdog)."""
+    with WATCHDOG.watching() as slow:
+        yield
+    if WATCHDOG_REPORT:
+        with Path(WATCHDOG_REPORT).open("a") as out:
+            for s in slow:
+                out.write(json.dumps({"test": request.node.nodeid, **s.__dict__}) + "\n")
+        return
+    culprits = [s for s in slow if s.fails]
+    if culprits:
+        pytest.fail("\n".join(s.describe() for s in culprits), pytrace=False)

@@ -43,7 +43,7 @@ def lab_reports(lab: Lab, lab_cfg: CheckConfig) -> dict[str, Report]:
     async def run_all() -> list[Report]:
         return await asyncio.gather(*(one(d) for d in lab.domains))
 
-    return dict(zip(lab.domains, asyncio.run(run_all()), strict=True))
+    return dict(zip(lab.domains, asyncio.run(run_all(), debug=True), strict=True))
 
 
 def _require_postfix() -> None:

@@ -81,7 +81,7 @@ def _record_lines(output: str, rdtype: str) -> list[str]:
 
 def _check(lab: Lab) -> Report:
     config = lab.check_config(timeouts=Timeouts.uniform(TIMEOUT_S))
-    return asyncio.run(check_domain(DOMAIN, config))
+    return asyncio.run(check_domain(DOMAIN, config), debug=True)
 
 
 def _spki(lab: Lab) -> bytes:

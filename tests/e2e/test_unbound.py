@@ -67,7 +67,7 @@ def ad_reports(ad_config: CheckConfig) -> dict[str, Report]:
     async def run_all() -> list[Report]:
         return await asyncio.gather(*(check_domain(d, ad_config) for d in AD_DOMAINS))
 
-    return dict(zip(AD_DOMAINS, asyncio.run(run_all()), strict=True))
+    return dict(zip(AD_DOMAINS, asyncio.run(run_all(), debug=True), strict=True))
 
 
 def _codes(report: Report) -> set[str]:

@@ -340,6 +340,10 @@ class Lab:
     async def astart(self) -> None:
         """Issue certificates, bind every listener, sign the zones, start the DNS server.
 
+        Issuing and signing are CPU work (a few hundred milliseconds for the
+        whole lab): they run in a worker thread so that the event loop, which
+        may already serve other things, is never blocked by them.
+
         Raises:
             OSError: no set of ports could be bound on every lab address.
         """
@@ -350,12 +354,12 @@ class Lab:
         try:
             self.ca.write_root(self._workdir / "lab-root.pem")
             self.rogue_ca.write_root(self._workdir / "rogue-root.pem")
-            self._plan_hosts()
+            await asyncio.to_thread(self._plan_hosts)
             self._smtp = SmtpServer(self._workdir, lifetime=self.lifetime, latency=self.latency)
             await self._bind_smtp()
             self._https = HttpsServer(self._workdir, lifetime=self.lifetime)
             await self._bind_https()
-            zones = self._zones()
+            zones = await asyncio.to_thread(self._zones)
             (self._workdir / TRUST_ANCHOR_FILE).write_text(self._signed().trust_anchor())
             self._dns = DnsServer(zones, faults=self._faults())
             await self._dns.start(DNS_HOST, 0)
