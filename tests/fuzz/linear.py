@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+S = TypeVar("S", str, bytes)
 
 SIZES = (1, 4, 16)
 SLACK = 4.0  # allowed excess over linear growth (quadratic code exceeds 16x)
@@ -68,3 +69,12 @@ def assert_linear(
             f"({times[scale] * 1000:.2f} ms vs {base * 1000:.2f} ms; linear allows "
             f"{scale * slack:.0f}x)"
         )
+
+
+def repeated(unit: S, base: int) -> Callable[[int], S]:
+    """``scale -> unit`` repeated to about ``base * scale`` characters or bytes."""
+
+    def make(scale: int) -> S:
+        return unit * (base * scale // len(unit) + 1)
+
+    return make

@@ -18,12 +18,14 @@ An object it returns is therefore safe to use anywhere.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 
 from cryptography import exceptions as crypto_exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from mxtls.models.observations import CertificateInfo, UnparsableCertificate
@@ -148,6 +150,21 @@ def parse_certificate(der: bytes) -> tuple[x509.Certificate, CertificateInfo]:
     Raises:
         UnparsableCertificateError: cryptography refused some part of it.
     """
+    # cryptography also *warns* about some bytes: a name attribute longer than
+    # its RFC 5280 bound (harmless: kept quiet) and a serial number that is not
+    # positive (a deprecation: a later release refuses it, as Go's parser does
+    # already, so it is unparsable here too).  The peer must not be able to
+    # print to our stderr either.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cert, info = _parse(der)
+    refused = [w for w in caught if issubclass(w.category, CryptographyDeprecationWarning)]
+    if refused:
+        raise UnparsableCertificateError(ValueError(str(refused[0].message)))
+    return cert, info
+
+
+def _parse(der: bytes) -> tuple[x509.Certificate, CertificateInfo]:
     try:
         cert = x509.load_der_x509_certificate(der)
         key_type, key_bits = key_description(cert)

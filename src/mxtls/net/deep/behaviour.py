@@ -43,6 +43,7 @@ from mxtls.protocol.tls_registry import (
     cipher_suite,
 )
 from mxtls.protocol.tls_wire import build_client_hello
+from mxtls.trust.certinfo import CERTIFICATE_ERRORS
 from mxtls.trust.certinfo import describe_chain as describe_certificates
 
 DEFLATE = 1  # RFC 3749 §2
@@ -119,7 +120,7 @@ def ocsp_status(body: bytes) -> str:
         if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
             return response.response_status.name.lower()
         return response.certificate_status.name.lower()
-    except ValueError:
+    except CERTIFICATE_ERRORS:  # the server's bytes: anything cryptography may raise
         return "malformed"
 
 
