@@ -27,13 +27,14 @@ from mxtls.checks.chain import analyze_chain
 from mxtls.lab.ca import LabCA
 from mxtls.models.observations import EndpointObservation, TlsHandshake
 from mxtls.protocol.peer_text import MAX_REASON_CHARS
-from mxtls.protocol.tlsa import TlsaRecord, association_data, match_chain, usable_for_smtp
+from mxtls.protocol.tlsa import TlsaRecord, association_data, usable_for_smtp
 from mxtls.trust.certinfo import (
     UnparsableCertificateError,
     describe_certificate,
     describe_chain,
     load_certificate,
 )
+from mxtls.trust.dane import match_chain
 from mxtls.trust.store import TrustStore
 
 from ..hostile.certs import der, with_duplicate_extension, with_unknown_curve, with_version

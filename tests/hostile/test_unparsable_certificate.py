@@ -124,3 +124,43 @@ def test_every_exception_class_of_cryptography_is_caught() -> None:
     assert all(issubclass(cls, CERTIFICATE_ERRORS) for cls in raised), sorted(
         cls.__name__ for cls in raised if not issubclass(cls, CERTIFICATE_ERRORS)
     )
+
+
+def test_dane_ee_authenticates_an_unparsable_leaf_it_pins() -> None:
+    # DANE-EE "3 0 1" pins the bytes of the leaf; it needs no X.509 parse, and a
+    # DANE sender (Postfix) matches it: the unparsable leaf must stay matchable.
+    import hashlib
+
+    from mxtls.engine.derive import match_endpoints
+    from mxtls.models.dane import TlsaLookup
+    from mxtls.models.observations import DnsAnswer, TlsHandshake
+    from mxtls.trust.certinfo import describe_chain
+
+    ca = LabCA()
+    issued = ca.issue([MX_HOST])
+    leaf = with_version(issued.cert, ca.intermediate_key, 12)
+    chain, unparsable = describe_chain([leaf, der(ca.intermediate)])
+    handshake = TlsHandshake(
+        sni=MX_HOST, version="TLSv1.3", cipher="x", chain=chain, unparsable=unparsable
+    )
+    obs = EndpointObservation(
+        host=MX_HOST,
+        ip="192.0.2.1",
+        port=25,
+        connect_port=25,
+        tls_mode="starttls",
+        handshake=handshake,
+    )
+    record = f"3 0 1 {hashlib.sha256(leaf).hexdigest()}"
+    lookup = TlsaLookup(
+        host=MX_HOST,
+        port=25,
+        qname=f"_25._tcp.{MX_HOST}",
+        base_domain=MX_HOST,
+        answer=DnsAnswer(
+            qname=f"_25._tcp.{MX_HOST}", rdtype="TLSA", status="NOERROR", records=[record]
+        ),
+        records=[record],
+    )
+    (result,) = match_endpoints([lookup], [obs], ca.now)
+    assert result.authenticated and result.matched_cert_index == 0

@@ -120,7 +120,7 @@ def match_endpoints(
         names = [lookup.base_domain]
         if _fold(lookup.host) != _fold(lookup.base_domain):
             names.append(lookup.host)
-        chain = [c.der for c in ep.handshake.chain]
+        chain = ep.handshake.certificates_sent()  # unparsable ones too: DANE-EE needs no parse
         per_name = [match_chain(records, chain, mx_host=n, now=now).outcomes for n in names]
         outcomes: list[DaneRecordOutcome] = []
         matched = iter(range(len(records)))
