@@ -20,13 +20,7 @@ import pytest
 
 from mxtls.cli.demo import lab_config, lab_flags
 from mxtls.config import CheckConfig
-
-# The engine imports the HTTP client and the deep scan on first use, inside the
-# running loop (a one-time cost of ~100 ms that keeps `mxtls --help` fast).  The
-# tests import them up front, so that the loop watchdog judges work, not imports.
-from mxtls.engine import deep as _deep  # noqa: F401
 from mxtls.lab.world import Lab
-from mxtls.net import https as _https  # noqa: F401
 from tests.dnssec_hierarchy import (  # noqa: F401 - fixtures of the net/, lab/ and trust/ tests
     anchor_file,
     authority,

