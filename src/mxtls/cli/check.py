@@ -25,7 +25,7 @@ import click
 
 from mxtls.cli.options import build_config, parse_port_map, parse_ports, run_options
 from mxtls.cli.output import check_writable, chosen_format, deliver, output_options
-from mxtls.config import MX_PORTS, CheckConfig
+from mxtls.config import MX_PORTS
 from mxtls.errors import MxtlsError
 from mxtls.models.severity import Severity
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mxtls.engine.progress import ProgressEvent
+    from mxtls.engine.runtime import Runtime
     from mxtls.models.report import Report
     from mxtls.protocol.sasl import Credentials
 
@@ -251,20 +252,31 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
     from rich.console import Console
 
     from mxtls.engine.run import check_domain
+    from mxtls.engine.runtime import Runtime
     from mxtls.engine.servers import check_servers
+
+    if deep:
+        import mxtls.engine.deep  # noqa: F401 - loaded now, not while the scan runs
 
     stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
     if host_mode:
         servers = [name] if isinstance(name, str) else name
         if credentials is not None:  # the user named these servers: any SMTP port they name
             config = dataclasses.replace(config, auth_ports=None)
-        runner = functools.partial(
+        runner: Callable[..., Coroutine[Any, Any, Report]] = functools.partial(
             check_servers, ports=ports, deep=deep, protocol=opts.get("protocol")
         )
-        label = " ".join(servers)
-        return _run_guarded(lambda: _with_progress(runner, servers, config, stderr, label), stderr)
-    assert isinstance(name, str)
-    return _run_guarded(lambda: _with_progress(check_domain, name, config, stderr), stderr)
+        what: Any = servers
+        label: str | None = " ".join(servers)
+    else:
+        assert isinstance(name, str)
+        runner, what, label = check_domain, name, None
+
+    def run() -> Report:
+        runtime = Runtime(config)  # reads the trust store: before the loop, too
+        return _with_progress(runner, what, runtime, stderr, label)
+
+    return _run_guarded(run, stderr)
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -277,7 +289,7 @@ def exit_status(report: Report, fail_on: Severity) -> int:
 def _with_progress(
     runner: Callable[..., Coroutine[Any, Any, Report]],
     what: Any,
-    config: CheckConfig,
+    runtime: Runtime,
     stderr: Console,
     label: str | None = None,
 ) -> Report:
@@ -285,7 +297,7 @@ def _with_progress(
 
     name = label if label is not None else str(what)
     if not stderr.is_terminal:
-        return asyncio.run(runner(what, config))
+        return asyncio.run(runner(what, runtime))
     done = 0
     with stderr.status(f"checking {name} …") as status:
 
@@ -296,7 +308,7 @@ def _with_progress(
             what = f" ({event.detail})" if event.detail else ""
             status.update(f"checking {name}: {done} probes done, last {event.target}{what}")
 
-        return asyncio.run(runner(what, config, progress=progress))
+        return asyncio.run(runner(what, runtime, progress=progress))
 
 
 def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:

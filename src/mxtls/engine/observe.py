@@ -39,6 +39,7 @@ from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, Sr
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.report import DeepSkip
 from mxtls.net.dane import lookup_host_tlsa
+from mxtls.net.https import observe_mta_sts, observe_tls_rpt
 from mxtls.net.politeness import ConnectionLimiter
 from mxtls.net.smtp_session import probe_endpoint
 
@@ -119,8 +120,6 @@ async def observe_check(
     config, dnssec = check.config, check.runtime.dnssec
     planned_at = time.perf_counter()
     with_policies = kind == "domain" and not null_mx and not mx.failed
-    if with_policies:  # imported here: server checks never need the HTTP client
-        from mxtls.net.https import observe_mta_sts, observe_tls_rpt
     async with asyncio.TaskGroup() as tg:
         host_tasks = [tg.create_task(_observe_planned_host(check, t)) for t in planned]
         sub_task = tg.create_task(_observe_submission(check, name)) if with_policies else None
@@ -144,6 +143,8 @@ async def observe_check(
     deep: list[DeepScan] = []
     skipped: list[DeepSkip] = []
     if config.deep:
+        # Imported on first use (the CLI imports it before its loop starts when
+        # --deep is given): a plain check does not load the deep scan's modules.
         from mxtls.engine.deep import deep_scan, plan_deep
 
         to_scan, skipped = plan_deep([ep for h in (*hosts, *sub_hosts) for ep in h.endpoints])
@@ -178,30 +179,40 @@ async def observe_check(
 
 
 async def _observe_planned_host(check: Check, target: Target) -> HostObservation:
-    """Resolve one host, then probe it while its TLSA records are looked up."""
+    """Resolve one host and probe it; its TLSA records are looked up meanwhile.
+
+    The TLSA lookup needs only the host's name, so it starts with the address
+    lookup rather than after it: on a signed zone its DNSSEC walk is the
+    longest chain of round trips of the check.
+    """
     config, host, plan = target.config, target.host, target.plan
-    resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
-    check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
-    if not resolved.addresses:
-        return HostObservation(resolved, [], [])
-    async with asyncio.TaskGroup() as group:
-        lookups = None
-        # RFC 7672 §2.2: TLSA applies only under a host name.  A submission
-        # server named by SRV would need RFC 7673, which is not judged here.
-        if plan.role != "submission" and not resolved.ip_literal and not _is_ip(resolved.name):
-            lookups = group.create_task(
-                lookup_host_tlsa(
-                    resolved.name,
-                    plan.ports,
-                    check.resolver,
-                    check.runtime.dnssec,
-                    dnssec_timeout=config.timeouts.dns * 4,
-                )
+    tlsa: asyncio.Task[list[TlsaLookup]] | None = None
+    # RFC 7672 §2.2: TLSA applies only under a host name.  A submission
+    # server named by SRV would need RFC 7673, which is not judged here.
+    if plan.role != "submission" and not host.ip_literal and not _is_ip(host.name):
+        tlsa = asyncio.create_task(
+            lookup_host_tlsa(
+                host.name,
+                plan.ports,
+                check.resolver,
+                check.runtime.dnssec,
+                dnssec_timeout=config.timeouts.dns * 4,
             )
-        observed = group.create_task(
-            observe_host(resolved, config, check.runtime.limiter, check.progress, plan)
         )
-    return HostObservation(resolved, observed.result(), lookups.result() if lookups else [])
+    try:
+        resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
+        check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
+        if not resolved.addresses:
+            return HostObservation(resolved, [], [])
+        endpoints = await observe_host(
+            resolved, config, check.runtime.limiter, check.progress, plan
+        )
+        return HostObservation(resolved, endpoints, await tlsa if tlsa is not None else [])
+    finally:
+        if tlsa is not None and not tlsa.done():
+            tlsa.cancel()  # no address (or cancelled): its TLSA records are not reported
+        elif tlsa is not None and not tlsa.cancelled():
+            tlsa.exception()  # retrieved: a failure matters only when awaited above
 
 
 async def _observe_submission(

@@ -82,6 +82,7 @@ class Runtime:
             config.nameservers,
             timeout=config.timeouts.dns,
             cache_entries=limits.dns_cache_entries,
+            keep_responses=config.dnssec_validate,  # only the in-process validator reads them
         )
         self.dnssec = DnssecProbe(
             config, client=self.dns, clock=self.now, cache_entries=limits.dns_cache_entries

@@ -843,6 +843,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         tolerated=_codes("starttls.not_offered", _UNENCRYPTED),
         hosts=_one("lbpool.lab", ports=ports(SmtpMode.STARTTLS_FLAKY)),
     ),
+    # -- benchmark (benchmarks/bench.py; last, so the rows above keep their addresses) --
+    Scenario(
+        domain="bench.lab",
+        description="two MX hosts on three ports, signed zone, DANE, MTA-STS enforce",
+        expected=_codes(),
+        hosts=tuple(HostSpec(name=f"mx{i}.bench.lab", tlsa=ROLLOVER) for i in (1, 2)),
+        mta_sts=MtaStsSpec(),
+        dnssec=_SIGNED,
+    ),
 )
 
 

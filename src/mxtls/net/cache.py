@@ -80,14 +80,27 @@ class TtlCache(Generic[K, V]):
         fresh = self.peek(key)
         if fresh is not None:
             return fresh
+        value, _ttl = await asyncio.shield(self._start(key, compute))
+        return value
+
+    def prefetch(self, key: K, compute: Callable[[], Awaitable[tuple[V, float]]]) -> None:
+        """Start computing ``key`` now, unless it is kept or running; wait for nothing.
+
+        A later :meth:`get` shares the computation.  Call from the event loop.
+        """
+        if self.peek(key) is None:
+            self._start(key, compute)
+
+    def _start(
+        self, key: K, compute: Callable[[], Awaitable[tuple[V, float]]]
+    ) -> asyncio.Task[tuple[V, float]]:
         loop = asyncio.get_running_loop()
         task = self._running.get(key)
         if task is None or task.get_loop() is not loop:
             task = loop.create_task(self._run(key, compute))
             task.add_done_callback(_retrieve)
             self._running[key] = task
-        value, _ttl = await asyncio.shield(task)
-        return value
+        return task
 
     async def _run(
         self, key: K, compute: Callable[[], Awaitable[tuple[V, float]]]

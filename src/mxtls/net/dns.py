@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import dns.asyncbackend
 import dns.asyncresolver
 import dns.exception
 import dns.flags
@@ -24,6 +25,8 @@ import dns.message
 import dns.name
 import dns.nameserver
 import dns.rcode
+import dns.rdata
+import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
@@ -36,31 +39,37 @@ DEFAULT_CACHE_ENTRIES = 10_000  # answers a runtime keeps (a few KiB each at mos
 MAX_CACHE_TTL_S = 3600.0  # an answer is asked again after an hour whatever its TTL
 FAILURE_CACHE_TTL_S = 30.0  # SERVFAIL/timeouts (RFC 2308 §7.1 allows up to five minutes)
 LIVENESS_TTL_S = 10.0  # a "nothing listens there" probe result is reused this long
+# The record types a check meets: dnspython imports a type's module when it first
+# parses one, and its asyncio backend on the first query (see mxtls.net.preload).
+PRELOADED_RDTYPES = (
+    "A", "AAAA", "CAA", "CNAME", "DNAME", "DNSKEY", "DS", "MX", "NS", "NSEC", "NSEC3",
+    "OPT", "PTR", "RRSIG", "SOA", "TLSA", "TXT",
+)  # fmt: skip
+for _rdtype in PRELOADED_RDTYPES:
+    dns.rdata.get_rdata_class(dns.rdataclass.IN, dns.rdatatype.from_text(_rdtype))  # type: ignore[no-untyped-call]
+dns.asyncbackend.get_backend("asyncio")
 
 
 @dataclass(frozen=True, slots=True)
 class DnsExchange:
     """One question and what came back: the answer as data, plus the response itself.
 
-    ``wire`` is the response as received (re-rendered by dnspython), kept for
+    ``response`` is the message as dnspython parsed it on arrival, kept for
     the DNSSEC validator, which needs the signatures and the authority
-    section; None when no response arrived.  ``rcode`` and ``flags`` are
-    those of the response (None and 0 without one).
+    section (None when no response arrived).  It is shared, never changed:
+    parsing a response again, or rendering it to wire format and back, cost
+    more CPU than the rest of a check's DNS work.  ``rcode`` and ``flags``
+    are those of the response (None and 0 without one).
     """
 
     answer: DnsAnswer
     rcode: int | None = None
     flags: int = 0
-    wire: bytes | None = None
+    response: dns.message.Message | None = None
 
     def message(self) -> dns.message.Message | None:
-        """The response, parsed again from ``wire`` (None without one)."""
-        if self.wire is None:
-            return None
-        try:
-            return dns.message.from_wire(self.wire)
-        except dns.exception.DNSException:
-            return None
+        """The response as received (None without one)."""
+        return self.response
 
 
 class DnsClient:
@@ -79,6 +88,9 @@ class DnsClient:
         dnssec_ok: set the DO bit (ask for DNSSEC records and the AD flag).
         cache_entries: bound on the answers kept.
         monotonic: the clock TTLs are measured on.
+        keep_responses: keep each parsed response with its answer, for
+            in-process DNSSEC validation (about 5 KiB per answer instead of
+            a few hundred bytes; without it ``DnsExchange.response`` is None).
     """
 
     def __init__(
@@ -89,7 +101,9 @@ class DnsClient:
         dnssec_ok: bool = True,
         cache_entries: int = DEFAULT_CACHE_ENTRIES,
         monotonic: Monotonic = time.monotonic,
+        keep_responses: bool = True,
     ) -> None:
+        self.keep_responses = keep_responses
         self._resolvers = {
             cd: _dnspython_resolver(nameservers, timeout, dnssec_ok=dnssec_ok, cd=cd)
             for cd in (False, True)
@@ -119,6 +133,11 @@ class DnsClient:
         key = (_fold(qname), rdtype.upper(), cd)
         return await self._cache.get(key, lambda: self._lookup(*key))
 
+    def prefetch(self, qname: str, rdtype: str) -> None:
+        """Start asking ``qname``/``rdtype`` without waiting; a later ask shares the answer."""
+        key = (_fold(qname), rdtype.upper(), False)
+        self._cache.prefetch(key, lambda: self._lookup(*key))
+
     async def query(self, qname: str, rdtype: str) -> DnsAnswer:
         """Look up ``qname``/``rdtype``; never raises for DNS failures."""
         return (await self.exchange(qname, rdtype)).answer
@@ -142,7 +161,7 @@ class DnsClient:
                 return DnsExchange(answer), ttl
             return (
                 DnsExchange(
-                    answer, rcode=response.rcode(), flags=response.flags, wire=_wire(response)
+                    answer, rcode=response.rcode(), flags=response.flags, response=response
                 ),
                 ttl,
             )
@@ -281,13 +300,6 @@ def _ttl(response: dns.message.Message | None) -> float:
     except (dns.exception.DNSException, ValueError, AttributeError):
         return FAILURE_CACHE_TTL_S
     return max(0.0, min(ttl, MAX_CACHE_TTL_S))
-
-
-def _wire(response: dns.message.Message) -> bytes | None:
-    try:
-        return response.to_wire()
-    except (dns.exception.DNSException, ValueError):
-        return None
 
 
 def _nxdomain_response(exc: dns.resolver.NXDOMAIN) -> dns.message.Message | None:

@@ -66,6 +66,7 @@ from mxtls.config import CheckConfig
 from mxtls.models.dnssec import DnssecMode, DnssecResult, DnssecStatus
 from mxtls.net.cache import TtlCache
 from mxtls.net.dns import DEFAULT_CACHE_ENTRIES, DnsClient
+from mxtls.net.preload import preload_modules
 from mxtls.trust.anchors import DNSKEY_ZONE_FLAG, TrustAnchor, load_trust_anchor
 
 MAX_ZONE_CUTS = 16  # secure delegations followed below a trust anchor
@@ -79,6 +80,9 @@ DERIVED_TTL_S = 60.0  # zone states and results are kept this long (their answer
 # RFC 8624 §3.1 "MUST/RECOMMENDED validate" algorithms that cryptography implements.
 SUPPORTED_ALGORITHMS = frozenset({5, 7, 8, 10, 13, 14, 15, 16})
 SUPPORTED_DIGESTS = frozenset({1, 2, 4})  # RFC 8624 §3.3: SHA-1, SHA-256, SHA-384
+
+# dnspython's signature check asks cryptography for its backend, imported on first use.
+preload_modules("cryptography.hazmat.backends.openssl.backend")
 
 _SEVERITY: dict[DnssecStatus, int] = {"secure": 0, "insecure": 1, "indeterminate": 2, "bogus": 3}
 _T = TypeVar("_T")
@@ -140,6 +144,8 @@ class DnssecProbe:
         if client is None:
             servers = tuple(nameservers if nameservers is not None else config.nameservers)
             client = DnsClient(servers, timeout=config.timeouts.dns)
+        if self.mode == "validate" and not client.keep_responses:
+            raise ValueError("in-process validation needs a DnsClient that keeps responses")
         self._client = client
         self._timeout = config.timeouts.dns
         fixed = config.now
@@ -313,6 +319,15 @@ class DnssecProbe:
         zone = await _memo(self._anchored, anchor, functools.partial(self._from_anchor, anchor))
         if len(name) - len(anchor) > MAX_WALK_LABELS:
             return _Zone(zone.name, "indeterminate", reason=f"{_text(name)}: too many labels")
+        if zone.status == "secure":
+            # The DS questions of every label below the anchor go out at once; the
+            # walk below reads their answers in order.  (Below an insecure cut a
+            # few of them are not needed: a price for not waiting a round trip
+            # per label on every signed name.)
+            for depth in range(len(anchor) + 1, len(name) + 1):
+                child = name.split(depth)[1]
+                if self._cuts.peek(child) is None:
+                    self._client.prefetch(_text(child), "DS")
         cuts = 0
         for depth in range(len(anchor) + 1, len(name) + 1):
             if zone.status != "secure":

@@ -61,6 +61,7 @@ from mxtls.models.policy import (
     TlsRptObservation,
 )
 from mxtls.net.dns import RunResolver
+from mxtls.net.preload import preload_modules
 from mxtls.net.stream import classify_error
 from mxtls.protocol.mta_sts import (
     MTA_STS_POLICY_MAX_BYTES,
@@ -71,6 +72,11 @@ from mxtls.protocol.mta_sts import (
 )
 from mxtls.protocol.tls_rpt import select_tlsrpt_records
 from mxtls.trust.store import TrustStore
+
+# httpx loads its transport on the first request, and anyio its asyncio backend.
+preload_modules(
+    "h11", "httpcore", "anyio.streams.tls", "anyio.to_thread", "anyio._backends._asyncio"
+)
 
 __all__ = [
     "HTTPS_PORT",

@@ -22,6 +22,7 @@ string naming the alert or reason; it raises only on cancellation.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import time
@@ -76,7 +77,20 @@ def make_client_context() -> SSL.Context:
     ctx.set_cipher_list(CIPHER_LIST)
     # OP_LEGACY_SERVER_CONNECT: still talk to servers without RFC 5746 (checks report it).
     ctx.set_options(SSL.OP_ALL | SSL.OP_LEGACY_SERVER_CONNECT | SSL.OP_NO_TICKET)
+    # Never resume: each handshake must show what a new sender sees.
+    ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
     return ctx
+
+
+@functools.cache
+def _shared_client_context() -> SSL.Context:
+    """One client context for every handshake of the process.
+
+    Building a context (and parsing its cipher list) costs more CPU than a
+    loopback handshake; a context holds settings only, and its session
+    cache is off, so every handshake stays a full one.
+    """
+    return make_client_context()
 
 
 def describe_ssl_error(exc: SSL.Error) -> str:
@@ -237,7 +251,7 @@ async def tls_handshake(
         string (alert name, reason, timeout, close).  Never raises for peer
         behaviour.
     """
-    conn = SSL.Connection(make_client_context(), None)
+    conn = SSL.Connection(_shared_client_context(), None)
     conn.set_connect_state()
     if server_name:
         conn.set_tlsext_host_name(server_name.encode("idna"))

@@ -17,6 +17,7 @@ An object it returns is therefore safe to use anywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Sequence
@@ -70,6 +71,9 @@ CERTIFICATE_ERRORS: tuple[type[Exception], ...] = (
     x509.UnsupportedGeneralNameType,
 )
 UNPARSABLE = "unparsable certificate"
+# Certificates kept parsed: a check sees each MX certificate on every port and
+# in the checks again; a bulk scan sees a provider's certificate for every tenant.
+PARSED_CERTIFICATES_KEPT = 256
 
 
 class UnparsableCertificateError(ValueError):
@@ -144,8 +148,13 @@ def is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=PARSED_CERTIFICATES_KEPT)
 def parse_certificate(der: bytes) -> tuple[x509.Certificate, CertificateInfo]:
     """Load ``der`` and describe it; every lazily parsed part is read here.
+
+    Both results are immutable, so the same bytes are parsed once while they
+    stay among the :data:`PARSED_CERTIFICATES_KEPT` most recently used
+    (a failure is not kept: it raises again).
 
     Raises:
         UnparsableCertificateError: cryptography refused some part of it.
