@@ -407,10 +407,11 @@ def derive_suite_vulns(view: View) -> None:
         view.vulns.setdefault("drown", (view.protocols["SSLv2"], "SSLv2 accepted on this port"))
 
 
-def parse_mxtls(path: Path) -> View:
+def parse_mxtls(path: Path, ip: str | None = None) -> View:
+    """mxtls's deep scan of the endpoint at ``ip`` (default: the first one)."""
     report = json.loads(path.read_text())
     view = View()
-    deep = [d for h in report["hosts"] for d in h.get("deep") or []]
+    deep = [d for h in report["hosts"] for d in h.get("deep") or [] if ip is None or d["ip"] == ip]
     if not deep:
         view.notes.append("no deep-scan result in the report")
         return view
@@ -465,10 +466,16 @@ _ROBOT = {
 }
 
 
-def parse_sslyze(path: Path) -> View:
+def parse_sslyze(path: Path, ip: str | None = None) -> View:
+    """sslyze's scan of the server at ``ip`` (default: the first one)."""
     doc = json.loads(path.read_text())
     view = View()
-    scan = doc["server_scan_results"][0].get("scan_result") or {}
+    servers = [
+        r
+        for r in doc["server_scan_results"]
+        if ip is None or (r.get("server_location") or {}).get("ip_address") == ip
+    ]
+    scan = (servers[0].get("scan_result") if servers else None) or {}
 
     def result(name: str) -> dict[str, Any] | None:
         attempt = scan.get(name) or {}
