@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from mxtls.cli.options import build_config, parse_port_map
-from mxtls.config import CheckConfig
 from mxtls.errors import MxtlsError
 from mxtls.protocol.mta_sts import MTA_STS_MAX_AGE_DEFAULT_SECONDS, MtaStsMode
 
 if TYPE_CHECKING:
-    from mxtls.generate import TlsaSuggestion
+    from mxtls.engine.runtime import Runtime
 
 _nameserver = click.option(
     "--nameserver",
@@ -46,13 +44,14 @@ def generate() -> None:
     """Generate TLSA, MTA-STS and TLS-RPT records from live facts."""
 
 
-def _config(
-    nameservers: tuple[str, ...], port_maps: tuple[str, ...], timeout: float
-) -> CheckConfig:
+def _runtime(nameservers: tuple[str, ...], port_maps: tuple[str, ...], timeout: float) -> Runtime:
+    from mxtls.engine.runtime import Runtime
+
     try:
-        return build_config(
+        config = build_config(
             nameservers=nameservers, port_map=parse_port_map(port_maps), timeout=timeout
         )
+        return Runtime(config)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
 
@@ -75,25 +74,21 @@ def tlsa(
     Connects to every address of MXHOST, takes the chain each one sends and
     prints one record set per distinct certificate, plus a rollover hint.
     """
+    from mxtls.engine.generate import ROLLOVER_HINT, live_tlsa
     from mxtls.engine.plan import normalize_domain
-    from mxtls.generate import ROLLOVER_HINT
 
-    config = _config(nameservers, port_maps, timeout)
+    runtime = _runtime(nameservers, port_maps, timeout)
     try:
         host = normalize_domain(mxhost)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    suggestions, problems = asyncio.run(_live_tlsa(host, port, config))
-    for problem in problems:
+    live = asyncio.run(live_tlsa(host, runtime, port=port))
+    for problem in live.problems:
         click.echo(f"; {problem}", err=True)
-    if not suggestions:
+    if not live.suggestions:
         click.echo(f"mxtls: error: no certificate from {host} port {port}", err=True)
         sys.exit(1)
-    seen: set[str] = set()
-    for addr, s in suggestions:
-        if s.ee_line in seen:
-            continue
-        seen.add(s.ee_line)
+    for addr, s in live.distinct():
         leaf = s.leaf
         click.echo(
             f"; {host} port {port} via {addr}: {leaf.subject}, key {leaf.key_type} "
@@ -102,32 +97,6 @@ def tlsa(
         for line in s.zone_lines():
             click.echo(line)
     click.echo(ROLLOVER_HINT)
-
-
-async def _live_tlsa(
-    host: str, port: int, config: CheckConfig
-) -> tuple[list[tuple[str, TlsaSuggestion]], list[str]]:
-    # Imported before the first await: nothing else runs on the loop yet.
-    from mxtls.engine.plan import resolve_host
-    from mxtls.generate import suggest_tlsa
-    from mxtls.models.observations import MxHost
-    from mxtls.net.dns import RunResolver
-    from mxtls.net.smtp_session import probe_endpoint
-
-    resolver = RunResolver(config.nameservers, timeout=config.timeouts.dns)
-    resolved = await resolve_host(MxHost(name=host, preference=0), resolver, config)
-    if not resolved.addresses:
-        return [], [f"{host} has no A/AAAA record"]
-    out: list[tuple[str, TlsaSuggestion]] = []
-    problems: list[str] = []
-    for ip in resolved.addresses:
-        obs = await probe_endpoint(host, ip, port, config, handshake_only=True)
-        if obs.handshake is None or not obs.handshake.chain:
-            why = obs.handshake_error or obs.stop_detail or "no TLS"
-            problems.append(f"{host}[{ip}]:{port}: {why}")
-            continue
-        out.append((ip, suggest_tlsa(host, port, obs.handshake.chain)))
-    return out, problems
 
 
 @generate.command(name="mta-sts")
@@ -168,21 +137,21 @@ def mta_sts(
     Serve the policy as text/plain at
     https://mta-sts.DOMAIN/.well-known/mta-sts.txt with a valid certificate.
     """
+    from mxtls.engine.generate import mta_sts_for
     from mxtls.engine.plan import normalize_domain
-    from mxtls.generate import mta_sts_records
 
-    config = _config(nameservers, (), timeout)
+    runtime = _runtime(nameservers, (), timeout)
     try:
         name = normalize_domain(domain)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    hosts = list(mx_hosts) or asyncio.run(_mx_hosts(name, config))
-    if not hosts and mode != "none":
+    records = asyncio.run(
+        mta_sts_for(name, runtime, mode=MtaStsMode(mode), max_age=max_age, mx_hosts=mx_hosts)
+    )
+    if not records.mx_hosts and mode != "none":
         click.echo(f"mxtls: error: {name} has no MX hosts to cover; give --mx", err=True)
         sys.exit(1)
-    txt, policy = mta_sts_records(
-        name, hosts, mode=MtaStsMode(mode), max_age=max_age, now=datetime.now(UTC)
-    )
+    txt, policy = records.txt, records.policy
     click.echo("; DNS: change the id whenever the policy changes")
     click.echo(txt)
     click.echo(
@@ -191,17 +160,6 @@ def mta_sts(
     click.echo(policy.replace("\r\n", "\n"), nl=False)
     if policy_file is not None:
         policy_file.write_bytes(policy.encode())
-
-
-async def _mx_hosts(domain: str, config: CheckConfig) -> list[str]:
-    # Imported before the first await: nothing else runs on the loop yet.
-    from mxtls.engine.plan import initial_hosts
-    from mxtls.net.dns import RunResolver
-
-    resolver = RunResolver(config.nameservers, timeout=config.timeouts.dns)
-    answer = await resolver.query(domain, "MX")
-    _, hosts = initial_hosts(domain, answer, config)
-    return [h.name for h in hosts if not h.implicit]
 
 
 @generate.command(name="tls-rpt")
@@ -215,8 +173,8 @@ async def _mx_hosts(domain: str, config: CheckConfig) -> list[str]:
 )
 def tls_rpt(domain: str | None, rua: tuple[str, ...]) -> None:
     """The _smtp._tls TXT record (RFC 8460) for DOMAIN."""
+    from mxtls.engine.generate import tls_rpt_record
     from mxtls.engine.plan import normalize_domain
-    from mxtls.generate import tls_rpt_record
     from mxtls.protocol.tls_rpt import TlsRptSyntaxError
 
     try:
