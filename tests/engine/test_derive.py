@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mxtls.engine.derive import match_endpoints
+from mxtls.models.observations import UnparsableCertificate
 from mxtls.protocol.tlsa import normalize_record
 from tests.dane_builders import (
     EC,
@@ -137,3 +138,23 @@ def test_hostile_chain_bytes_match_nothing() -> None:
     [result] = match_endpoints([lookup(ee(EC))], [ep.model_copy(update={"handshake": hs})], NOW)
     assert not result.authenticated
     assert result.leaf_spki_sha256 is None
+
+
+def test_a_certificate_mxtls_could_not_describe_still_counts_in_its_place() -> None:
+    # Given: the intermediate was sent but could not be described (kept as raw bytes)
+    ep = endpoint(EC)
+    assert ep.handshake is not None
+    leaf, intermediate = ep.handshake.chain[0], ep.handshake.chain[1]
+    raw = UnparsableCertificate(
+        index=1,
+        der=intermediate.der,
+        sha256_fingerprint=intermediate.sha256_fingerprint,
+        reason="unparsable certificate: for this test",
+    )
+    handshake = ep.handshake.model_copy(update={"chain": [leaf], "unparsable": [raw]})
+    # When: a 2 1 1 of that intermediate is matched against the chain as sent
+    [result] = match_endpoints(
+        [lookup(ta(EC))], [ep.model_copy(update={"handshake": handshake})], NOW
+    )
+    # Then: the record matched the certificate at its position as sent
+    assert result.authenticated and result.matched_cert_index == 1
