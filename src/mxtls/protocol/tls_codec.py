@@ -227,11 +227,6 @@ class Extension:
         return Extension(type=ExtensionType.PSK_KEY_EXCHANGE_MODES, data=vec(1, bytes(modes)))
 
     @staticmethod
-    def encrypt_then_mac() -> Extension:
-        """Encrypt-then-MAC, empty body (RFC 7366 §2)."""
-        return Extension(type=ExtensionType.ENCRYPT_THEN_MAC)
-
-    @staticmethod
     def padding(length: int) -> Extension:
         """``length`` zero bytes of padding (RFC 7685 §3)."""
         return Extension(type=ExtensionType.PADDING, data=bytes(length))
