@@ -13,7 +13,8 @@ from mxtls.lab.dnssec import DnssecMode, SignedLab, ZoneKey
 from mxtls.lab.https_server import HttpsResponse, HttpsServer, HttpsSite, PolicyServing
 from mxtls.lab.scenarios import SCENARIOS, CertSpec, HostSpec, MtaStsSpec, Scenario, TlsaSpec
 from mxtls.lab.smtp_server import SmtpBehaviour, SmtpMode, SmtpServer
-from mxtls.lab.world import Lab, LabHost, PolicyHost
+from mxtls.lab.world import Lab
+from mxtls.lab.zones import LabHost, PolicyHost
 
 __all__ = [
     "SCENARIOS",

@@ -37,8 +37,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -64,43 +63,24 @@ from mxtls.lab.scenarios import (
     TlsaSpec,
 )
 from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpMode, SmtpServer
+from mxtls.lab.zones import (
+    DNS_HOST,
+    ZONE_TTL_S,
+    LabHost,
+    PolicyHost,
+    parent_zone_text,
+    scenario_zone_text,
+)
 from mxtls.protocol.tlsa import generate_tlsa
 
 ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
-DNS_HOST = "127.0.0.1"
 PORT_ATTEMPTS = 10  # tries to find three port numbers free on every lab address
 POLICY_HOST_OCTET = 250  # mta-sts.<domain> lives at 127.77.<scenario>.250
 OTHER_KEY_SLOT = 97  # a key no lab server uses (TLSA records that must not match)
 TRUST_ANCHOR_FILE = "lab-trust-anchor.txt"
 START_TIMEOUT_S = 30.0  # sync start() gives up after this
 STOP_TIMEOUT_S = 10.0
-ZONE_TTL_S = 300
 _IP_PLACEHOLDER = re.compile(r"\{ip:([^}]+)\}")
-
-
-@dataclass(frozen=True, slots=True)
-class LabHost:
-    """An MX host as started: its addresses and the certificate on each."""
-
-    name: str
-    domain: str
-    spec: HostSpec
-    addresses: tuple[str, ...]
-    certs: tuple[Issued, ...]  # one per address (the same object unless per_address)
-    nosni_cert: Issued | None
-    second_cert: Issued | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyHost:
-    """An MTA-STS policy host as started: ``mta-sts.<domain>``, its address and certificate."""
-
-    name: str
-    domain: str
-    spec: MtaStsSpec
-    address: str
-    cert: Issued
-    policy: str  # the policy text (what ``serving`` does with it is the spec's business)
 
 
 class Lab:
@@ -586,10 +566,10 @@ class Lab:
 
     def _zones(self) -> list[dns.zone.Zone]:
         """``lab.`` and every scenario zone, signed as the rows say."""
-        parent = dns.zone.from_text(_parent_zone_text(self._scenarios), "lab.", relativize=False)
+        parent = dns.zone.from_text(parent_zone_text(self._scenarios), "lab.", relativize=False)
         children: dict[dns.name.Name, tuple[dns.zone.Zone, DnssecMode]] = {}
         for sc in self._scenarios.values():
-            text = _scenario_zone_text(sc, self.hosts, self.policy_hosts, self._tlsa_line)
+            text = scenario_zone_text(sc, self.hosts, self.policy_hosts, self._tlsa_line)
             text = _IP_PLACEHOLDER.sub(lambda m: self.address(m.group(1)), text)
             zone = dns.zone.from_text(text, sc.domain + ".", relativize=False)
             assert zone.origin is not None
@@ -628,66 +608,6 @@ class Lab:
             for sc in self._scenarios.values()
             for name, fault in sc.faults.items()
         }
-
-
-def _soa_ns() -> list[str]:
-    return [
-        f"$TTL {ZONE_TTL_S}",
-        "@ SOA ns.lab. hostmaster.lab. 1 3600 600 86400 300",
-        "@ NS ns.lab.",
-    ]
-
-
-# A TXT record too big for a UDP answer (exercises TC and the retry over TCP).
-_BIG_TXT = " ".join(f'"{i:02d}{"x" * 200}"' for i in range(10))
-# A syntactically valid DANE-EE record, so TLSA answers can be tested before DANE scenarios exist.
-_SAMPLE_TLSA = "3 1 1 " + "ab" * 32
-
-
-def _parent_zone_text(scenarios: dict[str, Scenario]) -> str:
-    lines = _soa_ns()
-    lines += [f"ns.lab. A {DNS_HOST}", f"big.lab. TXT {_BIG_TXT}"]
-    lines += [f"_25._tcp.tlsa.lab. TLSA {_SAMPLE_TLSA}"]
-    lines += [f"{domain}. NS ns.lab." for domain in scenarios]
-    return "\n".join(lines) + "\n"
-
-
-def _txt(text: str) -> str:
-    """One TXT character-string in zone-file syntax (RFC 1035 §5.1 quoting)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _scenario_zone_text(
-    sc: Scenario,
-    hosts: dict[str, LabHost],
-    policy_hosts: dict[str, PolicyHost],
-    tlsa_line: Callable[[LabHost, TlsaSpec], str],
-) -> str:
-    domain = sc.domain
-    lines = _soa_ns()
-    if sc.caa:
-        lines.append('@ CAA 0 issue "mxtls.lab"')
-    if sc.tls_rpt:
-        lines.append(f'_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{domain}"')
-    if sc.mta_sts is not None:
-        lines += [f"_mta-sts TXT {_txt(t)}" for t in sc.mta_sts.txt]
-        policy = policy_hosts[f"mta-sts.{domain}"]
-        lines.append(f"{policy.name}. A {policy.address}")
-    own = [h for h in hosts.values() if h.domain == domain]
-    if sc.mx is None:
-        lines += [f"@ MX {10 * (i + 1)} {h.name}." for i, h in enumerate(own)]
-    else:
-        lines += [f"@ MX {rdata}" for rdata in sc.mx]
-    for h in own:
-        if not h.spec.in_dns:
-            continue
-        if h.name != domain and not h.name.endswith("." + domain):
-            raise ValueError(f"lab host {h.name} is outside its domain {domain}")
-        for addr in h.addresses:
-            lines.append(f"{h.name}. {'AAAA' if ':' in addr else 'A'} {addr}")
-        lines += [tlsa_line(h, spec) for spec in h.spec.tlsa]
-    lines += list(sc.records)
-    return "\n".join(lines) + "\n"
 
 
 def listen_address(address: str) -> str:
