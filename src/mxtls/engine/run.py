@@ -5,7 +5,8 @@ the domain's policies and its submission servers) and
 :func:`mxtls.engine.servers.check_servers` (named servers, ``mxtls server``;
 :func:`check_host` is its deep form, as ``mxtls scan-host``).  Both take the
 :class:`~mxtls.engine.runtime.Runtime` the check shares with others.  Each
-step has its module: :mod:`~mxtls.engine.plan` (what to probe),
+step has its module, chained by :mod:`~mxtls.engine.pipeline`:
+:mod:`~mxtls.engine.plan` (what to probe),
 :mod:`~mxtls.engine.observe` (all the I/O), :mod:`~mxtls.engine.derive`
 (facts computed from observations), :mod:`mxtls.checks.judge` (findings and
 the verdict, pure) and :mod:`~mxtls.engine.report` (the document).
@@ -14,22 +15,14 @@ the verdict, pure) and :mod:`~mxtls.engine.report` (the document).
 from __future__ import annotations
 
 import asyncio
-import time
-import traceback
 from collections.abc import Iterable
 
-from mxtls.checks.judge import judge
 from mxtls.config import CheckConfig
-from mxtls.engine.derive import derive
-from mxtls.engine.observe import CheckKind, observe_check
+from mxtls.engine.pipeline import run_planned
 from mxtls.engine.plan import ProbePlan, Target, initial_hosts, normalize_domain
 from mxtls.engine.progress import ProgressCallback, ProgressEvent
-from mxtls.engine.report import build_report
-from mxtls.engine.runtime import Check, Runtime
-from mxtls.models.findings import Finding
-from mxtls.models.observations import DnsAnswer
+from mxtls.engine.runtime import Runtime
 from mxtls.models.report import Report
-from mxtls.models.verdict import DeliveryVerdict
 
 __all__ = ["ProgressCallback", "ProgressEvent", "check_domain", "check_domain_sync", "check_host"]
 
@@ -126,42 +119,4 @@ def check_domain_sync(
         check_domain(
             domain, runtime, ports=ports, deep=deep, warn_days=warn_days, progress=progress
         )
-    )
-
-
-async def run_planned(
-    check: Check,
-    kind: CheckKind,
-    raw: str,
-    name: str,
-    mx: DnsAnswer,
-    null_mx: bool,
-    planned: list[Target],
-) -> Report:
-    """Observe the planned hosts (and the domain's policies), derive, judge, report."""
-    observed = await observe_check(
-        check, kind=kind, raw=raw, name=name, mx=mx, null_mx=null_mx, planned=planned
-    )
-    judged_at = time.perf_counter()
-    observations = derive(observed, check.now)
-    findings: list[Finding] = []
-    verdict = DeliveryVerdict()
-    problems: list[str] = []
-    try:
-        findings, verdict = judge(
-            observations,
-            now=check.now,
-            warn_days=check.config.warn_days,
-            trust=check.runtime.trust,
-        )
-    except Exception:  # boundary: a bug in a check must not lose the observations
-        problems.append("checks: " + traceback.format_exc(limit=8))
-    return build_report(
-        check,
-        observed,
-        observations,
-        findings,
-        verdict,
-        internal_errors=problems,
-        judged_at=judged_at,
     )

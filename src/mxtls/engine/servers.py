@@ -20,9 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from mxtls.config import SERVER_PORTS, CheckConfig, MailProtocol, protocol_for_port
+from mxtls.engine.pipeline import run_planned
 from mxtls.engine.plan import ProbePlan, Target, normalize_domain
 from mxtls.engine.progress import ProgressCallback
-from mxtls.engine.run import run_planned
 from mxtls.engine.runtime import Runtime
 from mxtls.errors import InvalidDomain
 from mxtls.models.observations import DnsAnswer, MxHost
