@@ -38,8 +38,6 @@ NOT_YET_REQUIRED |= {"smtp.port_closed"}
 # Only with the user's credentials (--auth-user, --auth-check-plaintext): produced by
 # tests/net/test_smtp_auth.py against Postfix authenticating through Dovecot SASL.
 NOT_YET_REQUIRED |= {"auth.failed", "auth.plaintext_accepted"}
-# Reverse DNS is judged once the engine looks up PTR records (tests/net/test_ptr.py meanwhile).
-NOT_YET_REQUIRED |= {"ptr.missing", "ptr.mismatch", "ptr.name_differs"}
 
 
 @pytest.mark.parametrize("domain", [s.domain for s in SCENARIOS])

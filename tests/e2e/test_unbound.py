@@ -26,7 +26,7 @@ import pytest
 
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.run import check_domain
-from mxtls.lab.world import Lab
+from mxtls.lab.world import REVERSE_ZONE, Lab
 from mxtls.models.findings import Severity
 from mxtls.models.report import Report
 from mxtls.net.dnssec import DnssecProbe
@@ -46,7 +46,7 @@ def unbound(lab: Lab) -> Iterator[UnboundInstance]:
     require_peer("unbound", AVAILABLE, WHY_NOT)
     # Every served zone is a stub, children included: their NS is ns.lab
     # (127.0.0.1 port 53), where no lab server listens.
-    zones = ["lab.", *(f"{domain}." for domain in lab.domains)]
+    zones = ["lab.", REVERSE_ZONE, *(f"{domain}." for domain in lab.domains)]
     with UnboundInstance(lab.nameserver, zones=zones, trust_anchor_file=lab.trust_anchor) as ub:
         yield ub
 

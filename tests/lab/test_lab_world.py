@@ -64,8 +64,6 @@ def test_every_core_code_has_a_scenario() -> None:
     wanted -= {"smtp.port_closed", "submission.not_advertised"}
     # Need the user's credentials: tests/net/test_smtp_auth.py (Postfix + Dovecot SASL).
     wanted -= {"auth.failed", "auth.plaintext_accepted"}
-    # Until the engine looks up PTR records (tests/net/test_ptr.py meanwhile).
-    wanted -= {"ptr.missing", "ptr.mismatch", "ptr.name_differs"}
     covered = set().union(*(sc.expected for sc in SCENARIOS))
     assert wanted - covered == set()
 

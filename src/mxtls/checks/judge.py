@@ -29,6 +29,7 @@ from mxtls.checks.dnssec import check_dnssec
 from mxtls.checks.mailbox import check_mailbox
 from mxtls.checks.mta_sts import check_mta_sts
 from mxtls.checks.mx import check_mx
+from mxtls.checks.ptr import check_ptr
 from mxtls.checks.smtp import check_dead_servers, check_smtp
 from mxtls.checks.starttls import check_starttls, check_starttls_consistency
 from mxtls.checks.submission import check_submission
@@ -46,6 +47,7 @@ from mxtls.models.observations import (
     SrvTarget,
 )
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.models.ptr import ReverseDns
 from mxtls.models.verdict import DeliveryVerdict
 from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_smtp
 from mxtls.trust.store import TrustStore
@@ -113,6 +115,7 @@ class RunObservations:
     extra_findings: Sequence[Finding] = ()
     submission_srv: Sequence[DnsAnswer] | None = None  # None: not looked up
     submission_targets: Sequence[SrvTarget] = ()
+    reverse: Mapping[str, Mapping[str, ReverseDns]] = field(default_factory=dict)  # host -> ip
 
 
 def judge(
@@ -123,6 +126,8 @@ def judge(
         obs.discovery, obs.endpoints, now=now, warn_days=warn_days, trust=trust, deep=obs.deep
     )
     findings.extend(obs.extra_findings)
+    for host, by_ip in obs.reverse.items():
+        findings.extend(check_ptr(host, by_ip, [ep for ep in obs.endpoints if ep.host == host]))
     domain = obs.discovery.domain
     if not obs.discovery.null_mx:
         mx_hosts = [h.name for h in obs.discovery.hosts]

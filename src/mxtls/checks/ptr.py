@@ -23,15 +23,16 @@ RELAY_PORT = 25
 
 def given_names(obs: EndpointObservation) -> list[str]:
     """The names the server gave itself: first word of its banner and of its EHLO answer."""
-    replies = [obs.banner]
     hello = obs.ehlo or obs.ehlo_tls
-    replies.append(hello.reply if hello is not None else None)
+    replies = [(obs.banner, 220), (hello.reply if hello is not None else None, 250)]
     names: list[str] = []
-    for reply in replies:
-        if reply is None or not reply.lines or not reply.lines[0].split():
+    for reply, success in replies:
+        # RFC 5321 §4.2: "220 <domain>", "250 <domain>": only a greeting names the host.
+        if reply is None or reply.code != success or not reply.lines or not reply.lines[0].split():
             continue
         word = reply.lines[0].split()[0].rstrip(".").lower()
-        if "." in word and not word.startswith("[") and word not in names:
+        looks_like_name = "." in word and any(c.isalpha() for c in word)
+        if looks_like_name and not word.startswith("[") and word not in names:
             names.append(word)
     return names
 

@@ -58,6 +58,9 @@ def derive(observed: Observed, now: datetime) -> RunObservations:
         deep=observed.deep,
         submission_srv=observed.submission_srv,
         submission_targets=observed.submission_targets,
+        reverse={
+            h.host.name: h.reverse for h in (*observed.hosts, *observed.submission) if h.reverse
+        },
     )
 
 

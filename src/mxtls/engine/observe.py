@@ -37,10 +37,12 @@ from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import endpoint_target
 from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, SrvTarget
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.models.ptr import ReverseDns
 from mxtls.models.report import DeepSkip
 from mxtls.net.dane import lookup_host_tlsa
 from mxtls.net.https import observe_mta_sts, observe_tls_rpt
 from mxtls.net.politeness import ConnectionLimiter
+from mxtls.net.ptr import reverse_lookup
 from mxtls.net.smtp_session import probe_endpoint
 
 CheckKind = Literal["domain", "servers"]
@@ -53,6 +55,7 @@ class HostObservation:
     host: MxHost
     endpoints: list[EndpointObservation]
     tlsa: list[TlsaLookup]
+    reverse: dict[str, ReverseDns] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,16 +202,22 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
                 dnssec_timeout=config.timeouts.dns * 4,
             )
         )
+    reverse: asyncio.Future[list[ReverseDns]] | None = None
     try:
         resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
         check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
         if not resolved.addresses:
             return HostObservation(resolved, [], [])
+        # Reverse DNS of each address, while the host is probed (RFC 1912 §2.1).
+        reverse = asyncio.gather(*(reverse_lookup(ip, check.resolver) for ip in resolved.addresses))
         endpoints = await observe_host(
             resolved, config, check.runtime.limiter, check.progress, plan
         )
-        return HostObservation(resolved, endpoints, await tlsa if tlsa is not None else [])
+        ptrs = {r.address: r for r in await reverse}
+        return HostObservation(resolved, endpoints, await tlsa if tlsa is not None else [], ptrs)
     finally:
+        if reverse is not None and not reverse.done():
+            reverse.cancel()
         if tlsa is not None and not tlsa.done():
             tlsa.cancel()  # no address (or cancelled): its TLSA records are not reported
         elif tlsa is not None and not tlsa.cancelled():

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from mxtls.checks.grade import grade_report
 from mxtls.checks.judge import RunObservations
+from mxtls.checks.providers import recognise
 from mxtls.engine.observe import HostObservation, Observed
 from mxtls.engine.runtime import Check
 from mxtls.models.deep import DeepScan
@@ -120,6 +121,8 @@ def _host_report(
         cname_target=host.cname_target,
         addresses=host.addresses,
         dns=host,
+        provider=provider.name if (provider := recognise(host.name)) else None,
+        ptr=observed.reverse,
         endpoints=observed.endpoints,
         deep=[d for d in deep if d.host == host.name and (d.ip, d.port) in mine],
         deep_skipped=[s for s in skipped if s.host == host.name and (s.ip, s.port) in mine],

@@ -152,6 +152,10 @@ class HostSpec:
         tlsa: TLSA records at ``_25._tcp.<name>`` (``of="leaf"`` is ``cert``).
         second_cert: a certificate of another key type on the same listeners
             (RSA next to ECDSA); a client that offers only its algorithms gets it.
+        ptr: the PTR name of each IPv4 address: :data:`PTR_SELF` (the host
+            name, forward-confirmed), None (no PTR record), or another name.
+        banner_name: the name the server gives in its banner and EHLO answer
+            (None: the host name).
     """
 
     name: str
@@ -164,6 +168,11 @@ class HostSpec:
     in_dns: bool = True
     tlsa: tuple[TlsaSpec, ...] = ()
     second_cert: CertSpec | None = None
+    ptr: str | None = "@"
+    banner_name: str | None = None
+
+
+PTR_SELF = "@"  # HostSpec.ptr: the host's own name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -851,6 +860,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         hosts=tuple(HostSpec(name=f"mx{i}.bench.lab", tlsa=ROLLOVER) for i in (1, 2)),
         mta_sts=MtaStsSpec(),
         dnssec=_SIGNED,
+    ),
+    # -- after the benchmark, so every row above keeps its addresses --
+    Scenario(
+        domain="ptr.lab",
+        description="reverse DNS: no PTR, a PTR that does not resolve back, a stray banner name",
+        expected=_codes("ptr.missing", "ptr.mismatch", "ptr.name_differs"),
+        hosts=(
+            HostSpec(name="mx1.ptr.lab", ptr=None, banner_name="localhost.localdomain"),
+            HostSpec(name="mx2.ptr.lab", ptr="old-server.ptr.lab"),
+        ),
+        records=("old-server.ptr.lab. A 127.0.0.9",),
     ),
 )
 

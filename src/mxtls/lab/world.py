@@ -43,6 +43,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import dns.name
+import dns.reversename
 import dns.zone
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -69,11 +70,13 @@ from mxtls.lab.zones import (
     LabHost,
     PolicyHost,
     parent_zone_text,
+    reverse_zone_text,
     scenario_zone_text,
 )
 from mxtls.protocol.tlsa import generate_tlsa
 
 ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
+REVERSE_ZONE = "77.127.in-addr.arpa."  # their PTR records (RFC 1035 §3.5)
 PORT_ATTEMPTS = 10  # tries to find three port numbers free on every lab address
 POLICY_HOST_OCTET = 250  # mta-sts.<domain> lives at 127.77.<scenario>.250
 OTHER_KEY_SLOT = 97  # a key no lab server uses (TLSA records that must not match)
@@ -501,7 +504,7 @@ class Lab:
                 for logical, mode in sorted(host.spec.ports.items()):
                     behaviour = SmtpBehaviour(
                         mode=mode,
-                        hostname=host.name,
+                        hostname=host.spec.banner_name or host.name,
                         cert=host.certs[i],
                         nosni_cert=host.nosni_cert,
                         second_cert=host.second_cert,
@@ -575,7 +578,9 @@ class Lab:
             assert zone.origin is not None
             children[zone.origin] = (zone, sc.dnssec)
         self.dnssec = sign_lab(parent, children, now=self.now, ttl=ZONE_TTL_S)
-        return [parent, *(zone for zone, _ in children.values())]
+        text = reverse_zone_text(self.hosts.values(), REVERSE_ZONE)
+        reverse = dns.zone.from_text(text, REVERSE_ZONE, relativize=False)
+        return [parent, *(zone for zone, _ in children.values()), reverse]
 
     def _signed(self) -> SignedLab:
         if self.dnssec is None:

@@ -7,11 +7,13 @@ building: :class:`~mxtls.lab.world.Lab` parses, signs and serves the zones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import dns.reversename
+
 from mxtls.lab.ca import Issued
-from mxtls.lab.scenarios import HostSpec, MtaStsSpec, Scenario, TlsaSpec
+from mxtls.lab.scenarios import PTR_SELF, HostSpec, MtaStsSpec, Scenario, TlsaSpec
 
 DNS_HOST = "127.0.0.1"  # where the lab's DNS server listens (ns.lab.)
 ZONE_TTL_S = 300
@@ -102,4 +104,23 @@ def scenario_zone_text(
             lines.append(f"{h.name}. {'AAAA' if ':' in addr else 'A'} {addr}")
         lines += [tlsa_line(h, spec) for spec in h.spec.tlsa]
     lines += list(sc.records)
+    return "\n".join(lines) + "\n"
+
+
+def reverse_zone_text(hosts: Iterable[LabHost], origin: str) -> str:
+    """PTR records under ``origin`` for the hosts' addresses, as each host's spec says.
+
+    A host's PTR is its own name (:data:`PTR_SELF`), another name, or absent;
+    IPv4 and IPv4-mapped IPv6 addresses both reverse under ``in-addr.arpa``.
+    """
+    lines = soa_ns()
+    for host in hosts:
+        ptr = host.spec.ptr
+        if ptr is None:
+            continue
+        name = host.name if ptr == PTR_SELF else ptr
+        for address in host.addresses:
+            reverse = dns.reversename.from_address(address).to_text()
+            if reverse.endswith("." + origin):
+                lines.append(f"{reverse} PTR {name.rstrip('.')}.")
     return "\n".join(lines) + "\n"

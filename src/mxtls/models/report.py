@@ -14,6 +14,7 @@ from mxtls.models.findings import Finding, Severity
 from mxtls.models.grade import Grade
 from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, SrvTarget
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
+from mxtls.models.ptr import ReverseDns
 from mxtls.models.verdict import DeliveryVerdict
 
 SCHEMA_ID = "mxtls/1"
@@ -39,7 +40,12 @@ class DeepSkip(_Model):
 
 
 class HostReport(_Model):
-    """One host (an MX host, a submission server or a named server) and its endpoints."""
+    """One host (an MX host, a submission server or a named server) and its endpoints.
+
+    ``provider`` names the hosted provider whose public MX naming the host
+    follows (Google Workspace …; it controls the host's TLS, certificates and
+    DANE); ``ptr`` is the reverse DNS of each address.
+    """
 
     name: str
     preference: int
@@ -48,6 +54,8 @@ class HostReport(_Model):
     cname_target: str | None
     addresses: list[str]
     dns: MxHost
+    provider: str | None = None
+    ptr: dict[str, ReverseDns] = Field(default_factory=dict)
     endpoints: list[EndpointObservation] = Field(default_factory=list)
     deep: list[DeepScan] = Field(default_factory=list)
     deep_skipped: list[DeepSkip] = Field(default_factory=list)

@@ -213,6 +213,10 @@ class UnboundInstance(PrivateDaemon):
         lines += ["remote-control:", "    control-enable: no"]
         for zone in dict.fromkeys((".", *self.zones)):
             lines += ["stub-zone:", f'    name: "{zone}"', f"    stub-addr: {auth_ip}@{auth_port}"]
+        if any(z.endswith(".127.in-addr.arpa.") for z in self.zones):
+            # unbound answers 127.in-addr.arpa itself (RFC 6761 §6.3): let the stub answer.
+            at = lines.index("remote-control:")
+            lines.insert(at, '    local-zone: "127.in-addr.arpa." nodefault')
         return "\n".join(lines) + "\n"
 
     def _checkconf(self) -> None:
