@@ -50,6 +50,10 @@ class Timeouts:
     handshake: float = 10.0
     https: float = 10.0
     endpoint_total: float = 60.0
+    # The whole check: no endpoint probe starts or runs past it (a hostile DNS can
+    # name 20 MX hosts x 16 addresses that all stall; without this bound a check
+    # could take hours).  A DNS lookup under way ends within its own bound.
+    check_total: float = 300.0
 
     @classmethod
     def uniform(cls, seconds: float) -> Timeouts:
@@ -62,6 +66,7 @@ class Timeouts:
             handshake=seconds,
             https=seconds,
             endpoint_total=max(seconds * 6, seconds + 1),
+            check_total=max(seconds * 30, seconds + 1),
         )
 
 
@@ -122,6 +127,9 @@ class CheckConfig:
         port_protocols: what each port speaks, where it is not SMTP
             (``((993, "imap"),)``); empty means SMTP everywhere (`check`'s MX
             hosts).  `mxtls server` fills it by the port rule or ``--protocol``.
+        deadline: when the check's ``timeouts.check_total`` runs out, on the
+            event loop's clock (``time.monotonic``); set by the runtime as a
+            check begins, None outside a check.
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -144,6 +152,7 @@ class CheckConfig:
     auth_check_plaintext: bool = False
     implicit_ports: frozenset[int] = IMPLICIT_TLS_PORTS
     port_protocols: tuple[tuple[int, MailProtocol], ...] = ()
+    deadline: float | None = None
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,7 +33,7 @@ from mxtls.protocol.tls_rpt import (
     parse_rua_uri,
     select_tlsrpt_records,
 )
-from mxtls.protocol.txt_fields import RecordSyntaxError
+from mxtls.protocol.txt_fields import RecordSyntaxError, decode_txt_presentation
 
 from .linear import assert_linear, repeated
 from .profile import FUZZ, FUZZ_TIMING
@@ -169,6 +172,20 @@ def test_mx_pattern_matching_never_raises(host: str, pattern: str) -> None:
 @given(presentation=st.text(max_size=500))
 def test_txt_presentation_never_raises(presentation: str) -> None:
     assert isinstance(txt_record_text(presentation), str)
+
+
+@FUZZ
+@given(strings=st.lists(st.binary(max_size=255), min_size=1, max_size=5))
+def test_txt_presentation_decodes_as_dnspython_encodes(strings: list[bytes]) -> None:
+    # What the resolver prints is what the decoder reads back, byte for byte.
+    rdata = dns.rdata.from_wire(
+        dns.rdataclass.IN,
+        dns.rdatatype.TXT,
+        b"".join(bytes([len(s)]) + s for s in strings),
+        0,
+        sum(1 + len(s) for s in strings),
+    )
+    assert decode_txt_presentation(rdata.to_text()) == b"".join(strings)
 
 
 # ------------------------------------------------------------------ timing

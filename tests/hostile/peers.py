@@ -57,49 +57,6 @@ async def read_command(reader: asyncio.StreamReader) -> bytes:
 # ------------------------------------------------------------------ TLS peer
 
 
-async def tls_dialogue(tls: OpenSslServer, *, banner: bool) -> None:
-    """Handshake, then (with a banner on implicit TLS) EHLO answers until QUIT."""
-    if not await tls.handshake():
-        return
-    if banner:
-        await tls.send(b"220 mx.hostile.test ESMTP\r\n")
-    for _ in range(10):
-        line = (await tls.readline()).strip().upper()
-        if not line or line.startswith(b"QUIT"):
-            await tls.send(b"221 bye\r\n")
-            return
-        await tls.send(b"250 mx.hostile.test\r\n")
-
-
-def implicit_tls_smtp(chain: Chain) -> Handler:
-    """An SMTP server on an implicit-TLS port (465) that sends ``chain``."""
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await tls_dialogue(OpenSslServer(reader, writer, chain), banner=True)
-
-    return handler
-
-
-def starttls_smtp(chain: Chain) -> Handler:
-    """An SMTP server on port 25 that offers STARTTLS and then sends ``chain``."""
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await send(writer, b"220 mx.hostile.test ESMTP\r\n")
-        for _ in range(10):
-            command = await read_command(reader)
-            if command.startswith(b"EHLO"):
-                await send(writer, b"250-mx.hostile.test\r\n250 STARTTLS\r\n")
-            elif command == b"STARTTLS":
-                await send(writer, b"220 go ahead\r\n")
-                await tls_dialogue(OpenSslServer(reader, writer, chain), banner=False)
-                return
-            else:
-                await send(writer, b"221 bye\r\n")
-                return
-
-    return handler
-
-
 @dataclass(frozen=True)
 class Chain:
     """What a TLS peer sends: its key, the leaf and the certificates after it, as DER."""
@@ -267,7 +224,9 @@ class HostileWorld:
         self.dns_server = DnsServer([zone])
         await self.dns_server.start()
 
-    def config(self, *, timeout: float = 4.0, endpoint_total: float = 20.0) -> CheckConfig:
+    def config(
+        self, *, timeout: float = 4.0, endpoint_total: float = 20.0, check_total: float = 120.0
+    ) -> CheckConfig:
         """The lab's bounds (4 s a step: a loaded 2-core machine must not time out a
         working exchange); only the mapped SMTP ports are probed; the lab CA is trusted."""
         assert self.dns_server is not None, "publish() first"
@@ -287,6 +246,7 @@ class HostileWorld:
                 handshake=timeout,
                 https=timeout,
                 endpoint_total=endpoint_total,
+                check_total=check_total,
             ),
             limits=Limits(),
             ipv6=False,
@@ -353,27 +313,3 @@ class LoopGaps:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-
-
-async def plain_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A dull MX: banner, EHLO without STARTTLS, QUIT (for cases about other things)."""
-    await send(writer, b"220 mx.hostile.test ESMTP\r\n")
-    for _ in range(10):
-        command = await read_command(reader)
-        if not command or command.startswith(b"QUIT"):
-            await send(writer, b"221 bye\r\n")
-            return
-        await send(writer, b"250 mx.hostile.test\r\n")
-
-
-async def read_request(reader: asyncio.StreamReader) -> bytes:
-    """The request head (the policy fetch is a GET without a body)."""
-    return await reader.readuntil(b"\r\n\r\n")
-
-
-def http_head(*headers: str, status: str = "200 OK") -> bytes:
-    """Status line and headers (``Name: value`` strings), then the blank line."""
-    return ("\r\n".join([f"HTTP/1.1 {status}", *headers]) + "\r\n\r\n").encode()
-
-
-POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mx.hostile.test\r\nmax_age: 86400\r\n"

@@ -10,12 +10,12 @@ with it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from mxtls.config import Limits
 
-from .peers import HostileWorld, LoopGaps, send
+from .peers import HostileWorld, LoopGaps
+from .scripts import banner_then_quit
 
 LINES = Limits().max_reply_lines  # 100: the codec's bound on reply lines
 TEXT_BYTES = Limits().max_line_bytes - len("450-\r\n")  # the longest line the codec accepts
@@ -31,12 +31,7 @@ def huge_banner(code: int = 450) -> bytes:
 
 async def test_a_banner_at_the_codec_bounds_costs_little_cpu(world: HostileWorld) -> None:
     # Given an MX whose banner is 100 lines of 4,090 characters with a 4xx code
-    async def banner_then_quit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await send(writer, huge_banner())
-        await reader.readline()
-        await send(writer, b"221 bye\r\n")
-
-    await world.smtp(banner_then_quit)
+    await world.smtp(banner_then_quit(huge_banner()))
     await world.publish()
 
     # When the domain is checked, with a ticker watching the event loop

@@ -11,7 +11,8 @@ from __future__ import annotations
 from mxtls.protocol.peer_text import MAX_REASON_CHARS, MAX_REASONS
 from mxtls.protocol.tls_rpt import TlsRptRecord, TlsRptSyntaxError
 
-from .peers import HostileWorld, plain_smtp
+from .peers import HostileWorld
+from .scripts import plain_smtp
 
 TXT_BYTES = 64_000
 CHUNK = 255  # one DNS character-string

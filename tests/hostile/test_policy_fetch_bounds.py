@@ -11,7 +11,6 @@ loopback, through the whole check.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import time
 import tracemalloc
@@ -22,7 +21,8 @@ import pytest
 from mxtls.models.report import Report
 from mxtls.net.https import POLICY_MAX_BODY_PIECES
 
-from .peers import HostileWorld, LoopGaps, http_head, plain_smtp, read_request, send
+from .peers import HostileWorld, LoopGaps
+from .scripts import http_head, one_byte_chunks, plain_smtp, respond
 
 BOMB_MIB = 256  # what the 1 KB answer expands to
 MEMORY_BOUND_BYTES = 16 * 1024 * 1024  # the whole check, policy fetch included
@@ -55,17 +55,11 @@ async def test_a_compressed_policy_is_refused_unread(world: HostileWorld, bomb: 
     body = bomb
     assert len(body) < 2048
 
-    async def gzip_bomb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        head = http_head(
-            "Content-Type: text/plain",
-            "Content-Encoding: gzip, gzip",
-            f"Content-Length: {len(body)}",
-        )
-        await send(writer, head + body)
-
+    head = http_head(
+        "Content-Type: text/plain", "Content-Encoding: gzip, gzip", f"Content-Length: {len(body)}"
+    )
     await world.smtp(plain_smtp)
-    await world.policy_host(gzip_bomb)
+    await world.policy_host(respond(head, body))
     await world.publish(mta_sts=True)
 
     # When the domain is checked, with Python's allocations traced (which slows
@@ -87,16 +81,8 @@ async def test_a_compressed_policy_is_refused_unread(world: HostileWorld, bomb: 
 
 async def test_a_body_in_one_byte_chunks_is_cut_short(world: HostileWorld) -> None:
     # Given a policy host that sends 200,000 one-byte chunks as fast as it can
-    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        await send(writer, http_head("Content-Type: text/plain", "Transfer-Encoding: chunked"))
-        piece = b"1\r\nx\r\n" * 1000
-        for _ in range(200):
-            await send(writer, piece)
-        await send(writer, b"0\r\n\r\n")
-
     await world.smtp(plain_smtp)
-    await world.policy_host(dribble)
+    await world.policy_host(one_byte_chunks)
     await world.publish(mta_sts=True)
 
     # When the domain is checked with a 1 s fetch limit

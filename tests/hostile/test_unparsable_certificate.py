@@ -22,7 +22,8 @@ from mxtls.protocol.tlsa import TlsaRecord, association_data
 from mxtls.trust.dane import match_chain
 
 from .certs import der, with_duplicate_extension, with_unknown_curve, with_version
-from .peers import MX_HOST, Chain, HostileWorld, implicit_tls_smtp, starttls_smtp
+from .peers import MX_HOST, Chain, HostileWorld
+from .scripts import implicit_tls_smtp, starttls_smtp
 
 Mutation = Callable[[x509.Certificate, PrivateKey], bytes]
 MUTATIONS: dict[str, tuple[Mutation, str]] = {

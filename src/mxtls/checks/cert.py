@@ -27,7 +27,7 @@ from mxtls.models.observations import (
     EndpointObservation,
     UnparsableCertificate,
 )
-from mxtls.trust.certinfo import UnparsableCertificateError, load_certificate
+from mxtls.trust.certinfo import MAX_CHAIN_JUDGED, UnparsableCertificateError, load_certificate
 from mxtls.trust.names import hostname_matches
 from mxtls.trust.store import TrustStore
 
@@ -103,8 +103,17 @@ def check_certificate(
     if not handshake.chain:
         return findings
     now = aware(now)
-    infos = handshake.chain
+    infos = handshake.chain[:MAX_CHAIN_JUDGED]
     leaf = infos[0]
+    if len(handshake.chain) > MAX_CHAIN_JUDGED:
+        findings.append(
+            make_finding(
+                "cert.chain_order",
+                target,
+                f"{target}: the server sends {len(handshake.chain)} certificates; only the "
+                f"first {MAX_CHAIN_JUDGED} are judged (a chain needs two to four)",
+            )
+        )
 
     if not _is_ip(obs.host):
         names = presented_names(leaf)

@@ -35,7 +35,13 @@ from mxtls.models.dane import TlsaLookup
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import endpoint_target
-from mxtls.models.observations import DnsAnswer, EndpointObservation, MxHost, SrvTarget
+from mxtls.models.observations import (
+    ConnectFailure,
+    DnsAnswer,
+    EndpointObservation,
+    MxHost,
+    SrvTarget,
+)
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.ptr import ReverseDns
 from mxtls.models.report import DeepSkip
@@ -292,12 +298,21 @@ async def observe_host(
 
     async def one(ip: str, port: int, *, sni: bool) -> EndpointObservation:
         target = endpoint_target(host.name, ip, port)
-        async with limiter.connection(ip):
+        try:
+            # A slot may take long to come (many hosts on one address, pauses
+            # after throttling): no probe starts after the check's deadline.
+            async with asyncio.timeout_at(config.deadline):
+                await limiter.acquire(ip)
+        except TimeoutError:
+            return not_probed(host.name, ip, port, config)
+        try:
             if sni:
                 emit("endpoint_start", target)
             obs = await probe_endpoint(host.name, ip, port, config, sni=sni, handshake_only=not sni)
             if obs.throttled:
                 limiter.pushback(ip)
+        finally:
+            await limiter.release(ip)
         if sni:
             emit("endpoint_done", target, _outcome(obs))
         return obs
@@ -323,6 +338,26 @@ async def observe_host(
                 update["handshake_nosni"] = second.handshake
         results.append(main[(ip, port)].result().model_copy(update=update))
     return results
+
+
+def not_probed(host: str, ip: str, port: int, config: CheckConfig) -> EndpointObservation:
+    """The record of an endpoint whose turn came after the check's time limit ran out."""
+    detail = (
+        f"not probed: the check's time limit of {config.timeouts.check_total:g}s ran out "
+        "before a connection to this address was allowed"
+    )
+    return EndpointObservation(
+        host=host,
+        ip=ip,
+        port=port,
+        connect_port=config.connect_port(port),
+        tls_mode="implicit" if config.tls_mode(port) == "implicit" else "starttls",
+        protocol=config.protocol(port),
+        connect_failure=ConnectFailure(kind="timeout", detail=detail),
+        stopped_at="connect",
+        stop_reason="timeout",
+        stop_detail=f"{endpoint_target(host, ip, port)}: {detail}",
+    )
 
 
 def _outcome(obs: EndpointObservation) -> str:

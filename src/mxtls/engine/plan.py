@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from dataclasses import dataclass
 
 import dns.exception
@@ -131,7 +132,7 @@ async def resolve_host(host: MxHost, resolver: RunResolver, config: CheckConfig)
     async with asyncio.TaskGroup() as tg:
         a = tg.create_task(resolver.query(host.name, "A")) if config.ipv4 else None
         aaaa = tg.create_task(resolver.query(host.name, "AAAA")) if config.ipv6 else None
-        caa = tg.create_task(find_caa(host.name, resolver))
+        caa = tg.create_task(find_caa(host.name, resolver, config.deadline))
     a_answer = a.result() if a else None
     aaaa_answer = aaaa.result() if aaaa else None
     addresses: list[str] = []
@@ -156,17 +157,23 @@ async def resolve_host(host: MxHost, resolver: RunResolver, config: CheckConfig)
     )
 
 
-async def find_caa(host: str, resolver: RunResolver) -> tuple[DnsAnswer, str]:
+async def find_caa(
+    host: str, resolver: RunResolver, deadline: float | None = None
+) -> tuple[DnsAnswer, str]:
     """The relevant CAA RRset for ``host`` (RFC 8659 §3: climb towards the root).
 
     The climb stops before single-label names (TLDs publish no CAA for mail
-    hosts) and at the first answer with records or a failed lookup.
+    hosts), at the first answer with records or a failed lookup, and at the
+    check's ``deadline`` (a name of 127 labels would otherwise cost 125
+    lookups one after the other).
     """
     labels = host.split(".")
     answer = await resolver.query(host, "CAA")
     where = host
     for i in range(1, max(len(labels) - 1, 1)):
         if answer.records or answer.failed:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
             break
         where = ".".join(labels[i:])
         answer = await resolver.query(where, "CAA")

@@ -133,9 +133,11 @@ class Runtime:
         Raises:
             ConfigError: an override is unusable, or the clock is naive.
         """
+        config = self.settings(ports=ports, deep=deep, warn_days=warn_days)
+        deadline = time.monotonic() + config.timeouts.check_total
         return Check(
             runtime=self,
-            config=self.settings(ports=ports, deep=deep, warn_days=warn_days),
+            config=dataclasses.replace(config, deadline=deadline),
             now=self.now(),
             resolver=self.resolver(),
             progress=progress,

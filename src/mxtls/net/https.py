@@ -44,10 +44,6 @@ import ssl
 import time
 from dataclasses import dataclass, field
 
-import dns.exception
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -71,6 +67,7 @@ from mxtls.protocol.mta_sts import (
     select_sts_records,
 )
 from mxtls.protocol.tls_rpt import select_tlsrpt_records
+from mxtls.protocol.txt_fields import decode_txt_presentation
 from mxtls.trust.store import TrustStore
 
 # httpx loads its transport on the first request, and anyio its asyncio backend.
@@ -127,16 +124,14 @@ def txt_record_text(presentation: str) -> str:
     with ``\\"`` and ``\\DDD`` escapes).  RFC 8461 §3.1 and RFC 8460 §3 both
     follow RFC 7208 §3.3: "If a published record contains multiple
     character-strings, then the record MUST be treated as if those strings
-    are concatenated together without adding spaces."  dnspython's TXT
-    parser does the unescaping; bytes that are not UTF-8 are replaced, which
-    no valid record contains.
+    are concatenated together without adding spaces."  Bytes that are not
+    UTF-8 are replaced, which no valid record contains; text that is not a
+    TXT presentation is returned as it is.
     """
-    try:
-        rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, presentation)
-    except dns.exception.DNSException:
+    data = decode_txt_presentation(presentation)
+    if data is None:
         return presentation
-    strings: tuple[bytes, ...] = getattr(rdata, "strings", ())
-    return b"".join(strings).decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace")
 
 
 @functools.lru_cache(maxsize=8)

@@ -56,12 +56,17 @@ from mxtls.net.starttls import Dialogue, StepClock, Stopped
 from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import sni_for, tls_handshake
 from mxtls.protocol.imap import ImapResponse
+from mxtls.protocol.peer_text import clip
 from mxtls.protocol.pop3 import Pop3Response
 from mxtls.protocol.sasl import random_credentials
 from mxtls.protocol.smtp import Reply
 from mxtls.protocol.starttls import DIALECTS, MailProtocol
 
-__all__ = ["probe_endpoint"]
+__all__ = ["TRANSCRIPT_LINE_CHARS", "probe_endpoint"]
+
+# A transcript line is for a reader; the whole reply is kept in its own field.
+# A hostile 4 KB line is cut here, so 400 lines cost at most ~400 KB of report.
+TRANSCRIPT_LINE_CHARS = 1024
 
 StopReason = Literal["timeout", "closed", "protocol", "rejected", "tls", "internal"]
 
@@ -140,7 +145,7 @@ class _Session:
                 self.truncated = True
                 self.transcript.append(self._line("T", f"transcript truncated at {limit} lines"))
             return
-        self.transcript.append(self._line(direction, text))
+        self.transcript.append(self._line(direction, clip(text, TRANSCRIPT_LINE_CHARS)))
 
     def _line(self, direction: Literal["C", "S", "T"], text: str) -> TranscriptLine:
         t_ms = round((time.monotonic() - self.start) * 1000, 3)
@@ -374,14 +379,18 @@ async def probe_endpoint(
         host, ip, port, config, sni=sni, handshake_only=handshake_only, protocol=spoken
     )
     total = config.timeouts.endpoint_total
+    limit, what = time.monotonic() + total, f"no result within {total:g}s"
+    if config.deadline is not None and config.deadline < limit:
+        limit = config.deadline
+        what = f"the check's time limit of {config.timeouts.check_total:g}s ran out"
     try:
-        async with asyncio.timeout(total):
+        async with asyncio.timeout_at(limit):
             await session.run()
     except _Stop as stop:
         session.stop(stop.reason, stop.detail)
     except TimeoutError:
-        session.note("T", f"endpoint time limit {total:g}s reached")
-        session.stop("timeout", f"{session.target}: {session.step}: no result within {total:g}s")
+        session.note("T", what)
+        session.stop("timeout", f"{session.target}: {session.step}: {what}")
     except Exception:  # the one boundary where a bug becomes data (sslyze's BUG_IN_SSLYZE)
         session.stop("internal", f"{session.target}: internal error during {session.step}")
         session.obs["internal_error"] = traceback.format_exc()

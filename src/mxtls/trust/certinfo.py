@@ -34,6 +34,7 @@ from mxtls.protocol.peer_text import clip
 
 __all__ = [
     "CERTIFICATE_ERRORS",
+    "MAX_CHAIN_JUDGED",
     "UnparsableCertificateError",
     "common_name",
     "describe_certificate",
@@ -74,6 +75,12 @@ UNPARSABLE = "unparsable certificate"
 # Certificates kept parsed: a check sees each MX certificate on every port and
 # in the checks again; a bulk scan sees a provider's certificate for every tenant.
 PARSED_CERTIFICATES_KEPT = 256
+# Certificates of one chain that path analysis and DANE matching look at.  Real
+# chains have two to four; linking a chain whose certificates share one name
+# costs a signature check per pair, and 100 such certificates (well within
+# OpenSSL's 100 KB limit on the Certificate message) cost a third of a second of
+# CPU per endpoint.  The certificates after these are still described.
+MAX_CHAIN_JUDGED = 16
 
 
 class UnparsableCertificateError(ValueError):

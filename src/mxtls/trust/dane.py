@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 
 from mxtls.protocol.tlsa import TlsaRecord, TlsaUsage, association_data, usable_for_smtp
-from mxtls.trust.certinfo import UnparsableCertificateError, load_certificate
+from mxtls.trust.certinfo import MAX_CHAIN_JUDGED, UnparsableCertificateError, load_certificate
 from mxtls.trust.names import hostname_matches
 
 
@@ -337,7 +337,7 @@ def match_chain(
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    chain = _Chain(chain_der)
+    chain = _Chain(chain_der[:MAX_CHAIN_JUDGED])  # the first ones: see MAX_CHAIN_JUDGED
     outcomes: list[TlsaOutcome] = []
     for rec in records:
         usable, why = usable_for_smtp(rec)
