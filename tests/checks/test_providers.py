@@ -72,3 +72,16 @@ def test_table_is_consistent() -> None:
         assert all(not s.startswith(".") and s == s.lower() for s in provider.suffixes)
         assert all(url.startswith("https://") for _, url in provider.docs)
     assert set(providers_of(["aspmx.l.google.com", "mx.example.com"])) == {"aspmx.l.google.com"}
+
+
+def test_the_terminal_report_points_provider_hosts_to_the_provider() -> None:
+    from mxtls.models.findings import Finding, Severity
+    from mxtls.render.text import _hint
+
+    def finding(target: str) -> Finding:
+        return Finding(code="cert.expired", severity=Severity.ERROR, target=target, message="m")
+
+    google = [finding("alt1.aspmx.l.google.com[192.0.2.1]:25")]
+    assert "Google Workspace operates this server" in (_hint("cert.expired", google) or "")
+    mixed = [*google, finding("mx.example.com[192.0.2.2]:25")]
+    assert "Google" not in (_hint("cert.expired", mixed) or "")

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mxtls.checks.explain import hint
+from mxtls.checks.providers import provider_hint, recognise
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report
 from mxtls.render.hosts import expiry_styles, render_host, transcript
@@ -300,10 +301,20 @@ def _code_block(
             where.append("  " + ", ".join(endpoints))
         out += wrap(console, where, width, indent=4)
         out += wrap(console, message, width, indent=6)
-    what = hint(code) if sev is not Severity.INFO else None
+    what = _hint(code, items) if sev is not Severity.INFO else None
     if what:
         out += hanging(console, Text("→", style="green"), Text(what), width, indent=4, column=6)
     return out
+
+
+def _hint(code: str, items: list[Finding]) -> str | None:
+    """The catalog's hint, or the provider's when one hosted provider runs every target."""
+    providers = {recognise(_host_of(f.target)) for f in items}
+    if len(providers) == 1:
+        (provider,) = providers
+        if provider is not None:
+            return provider_hint(code, provider)
+    return hint(code)
 
 
 def _info_summary(console: Console, group: list[Finding], width: int) -> list[Text]:
