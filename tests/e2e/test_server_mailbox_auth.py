@@ -10,18 +10,36 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import dns.zone
 import pytest
 
+from mxtls.config import CheckConfig, Timeouts
+from mxtls.engine.run import check_domain
 from mxtls.lab.ca import LabCA
+from mxtls.lab.dns_server import DnsServer
 from mxtls.testing import DovecotInstance
 from tests.net.test_smtp_auth import PASSWORD, USER, AuthPeer, _peer
 from tests.peers import require_peer
 
 HOST = "mail.dovecot.test"
+SRV_HOST = "mail.mbox.test"  # what the RFC 6186 records of mbox.test name
+ZONE = """
+$TTL 60
+@ SOA ns.test. hostmaster.test. 1 60 60 60 60
+@ NS ns.test.
+@ MX 10 mail.mbox.test.
+mail A 127.0.0.2
+_imaps._tcp SRV 0 1 993 mail.mbox.test.
+_imap._tcp SRV 0 1 143 mail.mbox.test.
+_pop3s._tcp SRV 0 1 995 mail.mbox.test.
+_pop3._tcp SRV 0 0 0 .
+"""
 RUN_TIMEOUT_S = 60
 
 
@@ -41,7 +59,7 @@ def mxtls(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 def dovecot() -> Iterator[tuple[DovecotInstance, str]]:
     require_peer("Dovecot", *DovecotInstance.available())
     ca = LabCA(name="mxtls server mailbox root")
-    issued = ca.issue([HOST])
+    issued = ca.issue([HOST, SRV_HOST])
     with DovecotInstance(HOST, issued.chain_pem(), issued.key_pem(), ip="127.0.0.2") as instance:
         root = instance.workdir / "root.pem"
         root.write_bytes(ca.root_pem())
@@ -168,3 +186,47 @@ def test_wrong_password_is_auth_failed_and_no_secret_is_asked_for_on_the_command
     assert proc.returncode == 2 and "--auth-password-env" in proc.stderr
     proc = mxtls(*args, "--auth-password-env", "MXTLS_NO_SUCH_VARIABLE")
     assert proc.returncode == 2 and "not set" in proc.stderr
+
+
+async def test_check_follows_rfc6186_srv_to_imap_and_pop3(
+    dovecot: tuple[DovecotInstance, str],
+) -> None:
+    # Given a domain whose SRV records name its IMAP and POP3 servers (POP3 over
+    # STARTTLS explicitly not offered: target ".")
+    instance, root = dovecot
+    server = DnsServer([dns.zone.from_text(ZONE, "mbox.test.", relativize=False)])
+    address = await server.start()
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.2", 0))
+            closed = s.getsockname()[1]
+        config = CheckConfig(
+            nameservers=(address,),
+            ca_file=Path(root),
+            port_map=((25, closed), *instance.port_map.items()),
+            timeouts=Timeouts.uniform(4),
+        )
+        # When the domain is checked
+        report = await check_domain("mbox.test", config)
+    finally:
+        await server.stop()
+    # Then the mailbox section lists the records and probes what they name, in
+    # the protocol and TLS mode of each service
+    assert report.mailbox is not None
+    services = sorted((t.service, t.port, t.target) for t in report.mailbox.targets)
+    assert services == [
+        ("imap", 143, SRV_HOST),
+        ("imaps", 993, SRV_HOST),
+        ("pop3", 0, "."),
+        ("pop3s", 995, SRV_HOST),
+    ]
+    [host] = report.mailbox.hosts
+    modes = {(ep.port, ep.protocol, ep.tls_mode, ep.role) for ep in host.endpoints}
+    assert modes == {
+        (993, "imap", "implicit", "mailbox"),
+        (143, "imap", "starttls", "mailbox"),
+        (995, "pop3", "implicit", "mailbox"),
+    }
+    assert all(ep.handshake is not None for ep in host.endpoints)
+    codes = {f.code for f in report.findings if f.target.startswith(SRV_HOST + "[")}
+    assert not {c for c in codes if c.startswith(("imap.", "pop3.", "starttls.", "cert."))}, codes

@@ -59,7 +59,9 @@ def derive(observed: Observed, now: datetime) -> RunObservations:
         submission_srv=observed.submission_srv,
         submission_targets=observed.submission_targets,
         reverse={
-            h.host.name: h.reverse for h in (*observed.hosts, *observed.submission) if h.reverse
+            h.host.name: h.reverse
+            for h in (*observed.hosts, *observed.submission, *observed.mailbox)
+            if h.reverse
         },
     )
 

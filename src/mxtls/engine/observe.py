@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mxtls.config import CheckConfig
+from mxtls.engine.mailbox import lookup_mailbox, plan_mailbox
 from mxtls.engine.plan import ProbePlan, Target, resolve_host
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
 from mxtls.engine.runtime import Check
@@ -80,6 +81,8 @@ class Observed:
         submission_srv: the two RFC 6186 SRV answers (None: not looked up).
         submission_targets: what they name (``.`` kept).
         submission: the submission hosts they name, as probed.
+        mailbox_srv, mailbox_targets, mailbox: the same for the IMAP/POP3
+            SRV records (``_imaps``, ``_imap``, ``_pop3s``, ``_pop3``).
         deep: the deep scan of every endpoint it could reach (when asked for).
         deep_skipped: the endpoints it could not, and why.
         timings_ms: ``mx_lookup``, ``hosts`` and ``deep_scan``, milliseconds.
@@ -97,14 +100,18 @@ class Observed:
     submission_srv: list[DnsAnswer] | None = None
     submission_targets: list[SrvTarget] = field(default_factory=list)
     submission: list[HostObservation] = field(default_factory=list)
+    mailbox_srv: list[DnsAnswer] | None = None
+    mailbox_targets: list[SrvTarget] = field(default_factory=list)
+    mailbox: list[HostObservation] = field(default_factory=list)
     deep: list[DeepScan] = field(default_factory=list)
     deep_skipped: list[DeepSkip] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def endpoints(self) -> list[EndpointObservation]:
-        """Every endpoint observation, host by host (submission hosts last)."""
-        return [ep for h in (*self.hosts, *self.submission) for ep in h.endpoints]
+        """Every endpoint observation, host by host (submission, then mailbox hosts last)."""
+        every = (*self.hosts, *self.submission, *self.mailbox)
+        return [ep for h in every for ep in h.endpoints]
 
     @property
     def tlsa(self) -> list[TlsaLookup]:
@@ -132,6 +139,7 @@ async def observe_check(
     async with asyncio.TaskGroup() as tg:
         host_tasks = [tg.create_task(_observe_planned_host(check, t)) for t in planned]
         sub_task = tg.create_task(_observe_submission(check, name)) if with_policies else None
+        box_task = tg.create_task(_observe_mailbox(check, name)) if with_policies else None
         sts_task = tls_rpt_task = None
         status_tasks: list[asyncio.Task[DnssecResult]] = []
         if kind == "domain" and not null_mx and (with_policies or mx.status == "SERVFAIL"):
@@ -148,6 +156,7 @@ async def observe_check(
                 status_tasks.append(tg.create_task(dnssec.status(h.name, rdtype)))
     hosts = [t.result() for t in host_tasks]
     sub_srv, sub_targets, sub_hosts = sub_task.result() if sub_task else (None, [], [])
+    box_srv, box_targets, box_hosts = box_task.result() if box_task else (None, [], [])
     observed_at = time.perf_counter()
     deep: list[DeepScan] = []
     skipped: list[DeepSkip] = []
@@ -156,10 +165,11 @@ async def observe_check(
         # --deep is given): a plain check does not load the deep scan's modules.
         from mxtls.engine.deep import deep_scan, plan_deep
 
-        to_scan, skipped = plan_deep([ep for h in (*hosts, *sub_hosts) for ep in h.endpoints])
+        every = (*hosts, *sub_hosts, *box_hosts)
+        to_scan, skipped = plan_deep([ep for h in every for ep in h.endpoints])
         deep = await deep_scan(
             to_scan,
-            _deep_config(config, sub_hosts, to_scan),
+            _deep_config(config, [*sub_hosts, *box_hosts], to_scan),
             check.progress,
             check.runtime.limiter,
         )
@@ -177,6 +187,9 @@ async def observe_check(
         submission_srv=sub_srv,
         submission_targets=sub_targets,
         submission=sub_hosts,
+        mailbox_srv=box_srv,
+        mailbox_targets=box_targets,
+        mailbox=box_hosts,
         deep=deep,
         deep_skipped=skipped,
         timings_ms={
@@ -198,7 +211,7 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
     tlsa: asyncio.Task[list[TlsaLookup]] | None = None
     # RFC 7672 §2.2: TLSA applies only under a host name.  A submission
     # server named by SRV would need RFC 7673, which is not judged here.
-    if plan.role != "submission" and not host.ip_literal and not _is_ip(host.name):
+    if plan.role not in ("submission", "mailbox") and not host.ip_literal and not _is_ip(host.name):
         tlsa = asyncio.create_task(
             lookup_host_tlsa(
                 host.name,
@@ -246,6 +259,32 @@ async def _observe_submission(
                 )
             )
             for sub in plan_submission(targets)
+        ]
+    return answers, targets, [t.result() for t in tasks]
+
+
+async def _observe_mailbox(
+    check: Check, domain: str
+) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
+    """The IMAP/POP3 SRV lookups, then every host and port they name, in their protocols."""
+    answers, targets = await lookup_mailbox(domain, check.resolver)
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(
+                _observe_planned_host(
+                    check,
+                    Target(
+                        box.host,
+                        box.plan,
+                        replace(
+                            check.config,
+                            implicit_ports=box.implicit_ports,
+                            port_protocols=box.protocols,
+                        ),
+                    ),
+                )
+            )
+            for box in plan_mailbox(targets)
         ]
     return answers, targets, [t.result() for t in tasks]
 

@@ -22,6 +22,7 @@ from mxtls.models.observations import EndpointObservation
 from mxtls.models.report import (
     DeepSkip,
     HostReport,
+    MailboxReport,
     Report,
     RunSettings,
     SubmissionReport,
@@ -75,6 +76,15 @@ def build_report(
                 hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.submission],
             )
             if observed.submission_srv is not None
+            else None
+        ),
+        mailbox=(
+            MailboxReport(
+                srv=observed.mailbox_srv,
+                targets=observed.mailbox_targets,
+                hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.mailbox],
+            )
+            if observed.mailbox_srv is not None
             else None
         ),
         mta_sts=observed.mta_sts,

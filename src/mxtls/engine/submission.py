@@ -15,7 +15,13 @@ import asyncio
 from dataclasses import dataclass
 
 from mxtls.engine.plan import ProbePlan
-from mxtls.models.observations import DnsAnswer, MxHost, SrvTarget, SubmissionService
+from mxtls.models.observations import (
+    DnsAnswer,
+    MailboxService,
+    MxHost,
+    SrvTarget,
+    SubmissionService,
+)
 from mxtls.net.dns import RunResolver
 
 SERVICES: tuple[tuple[SubmissionService, str], ...] = (
@@ -26,7 +32,7 @@ MAX_SRV_TARGETS = 8  # per domain: hosts x ports probed for submission, at most
 MAX_PORT = 65_535
 
 
-def parse_srv(service: SubmissionService, answer: DnsAnswer) -> list[SrvTarget]:
+def parse_srv(service: SubmissionService | MailboxService, answer: DnsAnswer) -> list[SrvTarget]:
     """The SRV records of ``answer`` (``prio weight port target.``), best first.
 
     Malformed records are skipped; RFC 2782 order: priority, then weight (higher first).
@@ -74,7 +80,7 @@ def plan_submission(targets: list[SrvTarget]) -> list[SubmissionHost]:
     A host named by both services is probed once on every port named, each
     port in the mode of the service that named it.
     """
-    ports: dict[str, dict[int, SubmissionService]] = {}
+    ports: dict[str, dict[int, SubmissionService | MailboxService]] = {}
     count = 0
     for t in targets:
         if t.target == "." or count >= MAX_SRV_TARGETS:

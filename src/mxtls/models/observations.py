@@ -73,16 +73,18 @@ class MxHost(_Model):
 
 
 SubmissionService = Literal["submissions", "submission"]
+MailboxService = Literal["imaps", "imap", "pop3s", "pop3"]
 
 
 class SrvTarget(_Model):
-    """One RFC 6186 SRV record: ``_submissions._tcp`` (implicit TLS) or ``_submission._tcp``.
+    """One RFC 6186 SRV record: ``_submissions._tcp`` (implicit TLS) or ``_submission._tcp``,
+    or a mailbox service: ``_imaps._tcp``, ``_imap._tcp``, ``_pop3s._tcp``, ``_pop3._tcp``.
 
     A ``target`` of ``.`` means the service is deliberately not offered
     (RFC 6186 §3, RFC 2782).
     """
 
-    service: SubmissionService
+    service: SubmissionService | MailboxService
     priority: int
     weight: int
     port: int
@@ -210,7 +212,7 @@ class TlsHandshake(_Model):
 
 
 TlsMode = Literal["starttls", "implicit"]
-EndpointRole = Literal["mx", "submission", "server"]
+EndpointRole = Literal["mx", "submission", "mailbox", "server"]
 MailProtocol = Literal["smtp", "imap", "pop3"]
 
 

@@ -69,6 +69,11 @@ class SubmissionReport(_Model):
     hosts: list[HostReport] = Field(default_factory=list)
 
 
+class MailboxReport(SubmissionReport):
+    """The domain's IMAP and POP3 services as RFC 6186 SRV records name them
+    (``_imaps``, ``_imap``, ``_pop3s``, ``_pop3``), and what was seen there."""
+
+
 class Summary(_Model):
     """Counts for dashboards and one-line summaries."""
 
@@ -116,6 +121,7 @@ class Report(_Model):
     null_mx: bool
     hosts: list[HostReport]
     submission: SubmissionReport | None = None
+    mailbox: MailboxReport | None = None
     mta_sts: MtaStsObservation | None = None
     tls_rpt: TlsRptObservation | None = None
     dnssec: list[DnssecResult] = Field(default_factory=list)
