@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mxtls.errors import ConfigError
+from mxtls.net.guard import ALLOW_ALL, AddressPolicy
 
 if TYPE_CHECKING:  # the SASL module loads scramp: not at start-up (``mxtls --help``)
     from mxtls.protocol.sasl import Credentials
@@ -130,6 +131,8 @@ class CheckConfig:
         deadline: when the check's ``timeouts.check_total`` runs out, on the
             event loop's clock (``time.monotonic``); set by the runtime as a
             check begins, None outside a check.
+        address_policy: where the run may connect (every connection asks it,
+            :mod:`mxtls.net.guard`); the default allows every address.
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -153,6 +156,7 @@ class CheckConfig:
     implicit_ports: frozenset[int] = IMPLICIT_TLS_PORTS
     port_protocols: tuple[tuple[int, MailProtocol], ...] = ()
     deadline: float | None = None
+    address_policy: AddressPolicy = ALLOW_ALL
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from mxtls.config import CheckConfig
 from mxtls.models.observations import ConnectFailure
 from mxtls.net.starttls import RECV_BYTES, Dialogue, Stopped, open_tls_start
+from mxtls.net.guard import ALLOW_ALL
 from mxtls.net.stream import RawStream, connect
 from mxtls.protocol.starttls import SMTP
 
@@ -90,7 +91,7 @@ async def test_pipelined_bytes_go_out_in_the_same_write_as_starttls(serve: Serve
         await asyncio.sleep(0.5)
 
     port = await serve(handler)
-    raw = await connect(IP, port, 1.0)
+    raw = await connect(IP, port, 1.0, ALLOW_ALL)
     assert isinstance(raw, RawStream), raw
     d = Dialogue(raw, SMTP, config(port))
     try:

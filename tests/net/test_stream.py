@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from mxtls.net.guard import ALLOW_ALL
 from mxtls.net.stream import RECV_BUFFER_BYTES, RawStream, classify_error, connect
 
 from .servers import write
@@ -42,7 +43,7 @@ async def test_connect_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    result = await connect("127.0.0.1", port, 1.0)
+    result = await connect("127.0.0.1", port, 1.0, ALLOW_ALL)
     assert not isinstance(result, RawStream)
     assert result.kind == "refused"
 
@@ -63,7 +64,7 @@ async def test_connect_timeout_on_a_full_backlog() -> None:
             fillers.append(c)
         await asyncio.sleep(0.05)
         t0 = time.monotonic()
-        result = await connect("127.0.0.1", port, 0.3)
+        result = await connect("127.0.0.1", port, 0.3, ALLOW_ALL)
         elapsed = time.monotonic() - t0
         if isinstance(result, RawStream):
             result.abort()
@@ -83,7 +84,7 @@ async def test_recv_is_capped_and_recv_nowait_never_waits(serve: Serve) -> None:
         await asyncio.sleep(5)
 
     port = await serve(handler)
-    stream = await connect("127.0.0.1", port, 1.0)
+    stream = await connect("127.0.0.1", port, 1.0, ALLOW_ALL)
     assert isinstance(stream, RawStream)
     try:
         async with asyncio.timeout(1):
@@ -105,7 +106,7 @@ async def test_flood_is_held_to_the_buffer_cap_then_eof(serve: Serve) -> None:
             await write(w, b"x" * RECV_BUFFER_BYTES)
 
     port = await serve(handler)
-    stream = await connect("127.0.0.1", port, 1.0)
+    stream = await connect("127.0.0.1", port, 1.0, ALLOW_ALL)
     assert isinstance(stream, RawStream)
     got = 0
     try:
@@ -131,7 +132,7 @@ async def test_send_after_peer_reset_raises_oserror(serve: Serve) -> None:
         w.transport.abort()  # RST
 
     port = await serve(handler)
-    stream = await connect("127.0.0.1", port, 1.0)
+    stream = await connect("127.0.0.1", port, 1.0, ALLOW_ALL)
     assert isinstance(stream, RawStream)
     try:
         async with asyncio.timeout(1):

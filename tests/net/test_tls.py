@@ -11,6 +11,7 @@ import pytest
 from OpenSSL import SSL
 
 from mxtls.lab.ca import LabCA
+from mxtls.net.guard import ALLOW_ALL
 from mxtls.net.stream import RawStream, connect
 from mxtls.net.tls import describe_ssl_error, sni_for, tls_handshake
 
@@ -41,7 +42,7 @@ def test_describe_ssl_error() -> None:
 
 
 async def _stream(port: int) -> RawStream:
-    stream = await connect("127.0.0.1", port, 1.0)
+    stream = await connect("127.0.0.1", port, 1.0, ALLOW_ALL)
     assert isinstance(stream, RawStream)
     return stream
 

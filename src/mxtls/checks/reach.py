@@ -21,6 +21,7 @@ _CONNECT = {
     "timeout": "connect timed out",
     "unreachable": "no route from this machine",
     "reset": "connection reset",
+    "blocked": "not tested: the address is not public",
     "other": "connect failed",
 }
 
@@ -42,10 +43,13 @@ def not_tested(obs: EndpointObservation) -> bool:
     """True when reachability is unknown: mxtls failed, or this machine has no route there.
 
     "Network unreachable" is most often the checker's own network (no IPv6
-    route): it says nothing about what senders elsewhere get.
+    route): it says nothing about what senders elsewhere get.  Neither does
+    an address the checker's policy would not connect to (``blocked``).
     """
     failure = obs.connect_failure
-    return obs.stop_reason == "internal" or (failure is not None and failure.kind == "unreachable")
+    return obs.stop_reason == "internal" or (
+        failure is not None and failure.kind in ("unreachable", "blocked")
+    )
 
 
 def unreachable_reason(obs: EndpointObservation) -> str:

@@ -34,6 +34,7 @@ _CONNECT_PHRASES = {
     "timeout": "timed out",
     "unreachable": "failed: unreachable",
     "reset": "reset by peer",
+    "blocked": "not attempted",
     "other": "failed",
 }
 

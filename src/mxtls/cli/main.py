@@ -75,6 +75,11 @@ COMMANDS = (
         "schema", "mxtls.cli.check:schema", "Print the JSON Schema of the `check --json` report."
     ),
     LazyCommand(
+        "serve",
+        "mxtls.cli.serve:serve",
+        "Serve the web checker and its JSON API (FastAPI, uvicorn).",
+    ),
+    LazyCommand(
         "server",
         "mxtls.cli.check:server",
         "Test named mail servers (not a domain's MX): SMTP on 25, 465 and 587.",

@@ -135,7 +135,8 @@ class TranscriptLine(_Model):
     t_ms: float
 
 
-ConnectFailureKind = Literal["refused", "timeout", "unreachable", "reset", "other"]
+# ``blocked``: the run's address policy refused the target (mxtls.net.guard): nothing was sent.
+ConnectFailureKind = Literal["refused", "timeout", "unreachable", "reset", "blocked", "other"]
 
 
 class ConnectFailure(_Model):

@@ -14,7 +14,11 @@ system resolver's), the request URL names the IP address while the
 ``mta-sts.DOMAIN``: httpcore passes that name to ``ssl`` as
 ``server_hostname``, so SNI is sent and the certificate is verified against
 the policy host, exactly as for a by-name request.  The TLS context trusts
-only the run's :class:`~mxtls.trust.store.TrustStore`.
+only the run's :class:`~mxtls.trust.store.TrustStore`.  The client's network
+backend asks the run's address policy (:mod:`mxtls.net.guard`) about every
+address and port before it connects, as :func:`mxtls.net.stream.connect`
+does for the mail ports: a refused address is a ``connect`` error that says
+so, and the next address is tried.
 
 Sender rules enforced here: redirects are not followed and only a 200
 counts (RFC 8461 §3.3), the media type must be ``text/plain`` (§3.2), and
@@ -43,7 +47,9 @@ import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpcore
 import httpx
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -57,6 +63,7 @@ from mxtls.models.policy import (
     TlsRptObservation,
 )
 from mxtls.net.dns import RunResolver
+from mxtls.net.guard import AddressPolicy, Refused
 from mxtls.net.preload import preload_modules
 from mxtls.net.stream import classify_error
 from mxtls.protocol.mta_sts import (
@@ -182,6 +189,9 @@ def classify_fetch_error(exc: BaseException, timeout_s: float) -> PolicyFetchErr
         timeout_s: the bound that applied, for timeout messages.
     """
     chain = _chain(exc)
+    for link in chain:
+        if isinstance(link, Refused):
+            return PolicyFetchError(kind="connect", detail=_short(f"not connected: {link}"))
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         steps: dict[type[BaseException], str] = {
             httpx.ConnectTimeout: "connect and TLS handshake",
@@ -219,6 +229,77 @@ def classify_fetch_error(exc: BaseException, timeout_s: float) -> PolicyFetchErr
 
 
 # ------------------------------------------------------------------- the fetch
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend behind the run's address policy.
+
+    Every TCP connection the HTTP client opens goes through
+    :meth:`connect_tcp`, which asks ``policy`` about the very address and
+    port first; the URL names the address our resolver chose, so ``host``
+    is that literal (a name is refused: no library resolves behind our back).
+    """
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Connect to ``host``:``port`` if the policy allows it.
+
+        Raises:
+            httpcore.ConnectError: refused by the policy (caused by
+                :class:`~mxtls.net.guard.Refused`) or by the network.
+        """
+        try:
+            self._policy.check(host.strip("[]"), port)
+        except Refused as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return await self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Never: a policy fetch goes to an Internet host.
+
+        Raises:
+            httpcore.ConnectError: always.
+        """
+        raise httpcore.ConnectError("unix sockets are not policy hosts")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep as the wrapped backend does."""
+        await self._inner.sleep(seconds)
+
+
+def guarded_client(trust: TrustStore, policy: AddressPolicy, bound: float) -> httpx.AsyncClient:
+    """An HTTP client for policy fetches: the run's roots, no redirects, the run's policy.
+
+    httpx builds its connection pool without a way to pass a network
+    backend, so the pool is replaced by one with :class:`GuardedBackend`
+    (``tests/net/test_guard.py`` checks that a refused address is never
+    connected to, so a change in httpx cannot pass unnoticed).
+    """
+    ctx = trust_ssl_context(trust)
+    transport = httpx.AsyncHTTPTransport(verify=ctx, trust_env=False)
+    transport._pool = httpcore.AsyncConnectionPool(  # private: see the docstring
+        ssl_context=ctx, max_connections=4, network_backend=GuardedBackend(policy)
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(bound),
+        follow_redirects=False,
+        trust_env=False,  # no proxy or netrc from the environment: connect directly
+    )
 
 
 @dataclass(slots=True)
@@ -386,12 +467,7 @@ async def _fetch(
     try:
         async with (
             asyncio.timeout(bound),
-            httpx.AsyncClient(
-                verify=trust_ssl_context(trust),
-                timeout=httpx.Timeout(bound),
-                follow_redirects=False,
-                trust_env=False,  # no proxy or netrc from the environment: connect directly
-            ) as client,
+            guarded_client(trust, config.address_policy, bound) as client,
         ):
             for address in addresses:
                 exchange = _Exchange(address=address)

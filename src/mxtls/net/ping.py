@@ -41,7 +41,12 @@ async def ping_session(
     try:
         async with asyncio.timeout(config.timeouts.endpoint_total):
             with clock.timed("connect"):
-                raw = await connect(ip, config.connect_port(port), config.timeouts.connect)
+                raw = await connect(
+                    ip,
+                    config.connect_port(port),
+                    config.timeouts.connect,
+                    config.address_policy,
+                )
             if isinstance(raw, ConnectFailure):
                 facts.update(stopped_at="connect", error=f"{raw.kind}: {raw.detail}")
             else:

@@ -155,7 +155,12 @@ class _Session:
 
     async def run(self) -> None:
         with self.clock.timed("connect"):
-            result = await connect(self.ip, self.connect_port, self.config.timeouts.connect)
+            result = await connect(
+                self.ip,
+                self.connect_port,
+                self.config.timeouts.connect,
+                self.config.address_policy,
+            )
         if isinstance(result, ConnectFailure):
             self.obs["connect_failure"] = result
             self.note("T", f"connect failed: {result.kind}: {result.detail}")

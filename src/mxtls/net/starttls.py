@@ -433,7 +433,9 @@ async def open_tls_start(
         The dialogue, positioned where the ClientHello goes; or the failure
         as data (the connection is then already dropped).
     """
-    stream = await connect(ip, config.connect_port(port), config.timeouts.connect)
+    stream = await connect(
+        ip, config.connect_port(port), config.timeouts.connect, config.address_policy
+    )
     if isinstance(stream, ConnectFailure):
         return stream
     dialogue = Dialogue(stream, dialect, config, client_name=client_name)

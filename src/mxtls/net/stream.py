@@ -22,6 +22,7 @@ import asyncio
 import errno
 
 from mxtls.models.observations import ConnectFailure
+from mxtls.net.guard import AddressPolicy
 
 __all__ = ["RECV_BUFFER_BYTES", "RawStream", "classify_error", "connect"]
 
@@ -227,15 +228,23 @@ class RawStream:
         self._transport.abort()
 
 
-async def connect(ip: str, port: int, timeout: float) -> RawStream | ConnectFailure:
+async def connect(
+    ip: str, port: int, timeout: float, policy: AddressPolicy
+) -> RawStream | ConnectFailure:
     """Open a TCP connection to ``ip``:``port`` within ``timeout`` seconds.
 
     ``ip`` is an address literal: no name resolution happens here (the
-    run's resolver already did it).
+    run's resolver already did it).  ``policy`` (the run's
+    ``config.address_policy``) is asked first, about this very address and
+    port: a refusal is a ``blocked`` failure, and no packet is sent.
 
     Returns:
-        The stream, or the failure as data (refused, timeout, unreachable, ...).
+        The stream, or the failure as data (blocked, refused, timeout,
+        unreachable, ...).
     """
+    refusal = policy.refusal(ip, port)
+    if refusal is not None:
+        return ConnectFailure(kind="blocked", detail=f"not connected: {refusal}")
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):

@@ -17,7 +17,7 @@ from mxtls.render.safe_text import html_text
 from mxtls.render.view import build_view
 
 if TYPE_CHECKING:  # pragma: no cover
-    from jinja2 import Environment
+    from jinja2 import BaseLoader, Environment
     from markupsafe import Markup
 
 TEMPLATE = "report.html"
@@ -27,10 +27,20 @@ CONTENT_TEMPLATE = "_report.html"
 @cache
 def template_environment() -> Environment:
     """The Jinja2 environment of mxtls's templates (autoescape on, strict undefined)."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    return make_environment()
 
+
+def make_environment(first: BaseLoader | None = None) -> Environment:
+    """A Jinja2 environment over the report templates, ``first``'s templates before them.
+
+    The web page renders its own layout with the report's partials; every
+    environment made here escapes by default and strips what HTML cannot carry.
+    """
+    from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+
+    report_templates = PackageLoader("mxtls.render", "templates")
     env = Environment(
-        loader=PackageLoader("mxtls.render", "templates"),
+        loader=ChoiceLoader([first, report_templates]) if first is not None else report_templates,
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,

@@ -19,6 +19,7 @@ from mxtls.models.grade import Grade, GradeReason
 from mxtls.models.observations import CertificateInfo, EndpointObservation
 from mxtls.models.report import HostReport, Report
 from mxtls.models.verdict import SenderVerdict
+from mxtls.monitor.diff import tlsa_matches
 from mxtls.render.hints import finding_help
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
@@ -103,6 +104,7 @@ class EndpointView:
     tls: str
     cert_expiry: str
     time: str
+    dane: str = ""  # "match", "no match", or "" (no TLSA records apply)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,7 @@ class CertView:
     not_after: str
     expiry: str
     expired: bool
+    days_left: int  # negative once expired
     chain_length: int
     sha256: str
     where: str
@@ -333,7 +336,7 @@ def _host(host: HostReport, report: Report) -> HostView:
         label=label,
         addresses=", ".join(host.addresses) or "no address",
         cname=host.cname_target,
-        endpoints=[_endpoint(ep, report.checked_at) for ep in host.endpoints],
+        endpoints=[_endpoint(ep, report) for ep in host.endpoints],
         certificates=_certificates(host, report.checked_at),
     )
 
@@ -344,7 +347,8 @@ def address(ep: EndpointObservation) -> str:
     return f"{ip}:{ep.port}"
 
 
-def _endpoint(ep: EndpointObservation, now: datetime) -> EndpointView:
+def _endpoint(ep: EndpointObservation, report: Report) -> EndpointView:
+    now = report.checked_at
     t = ep.timings_ms.get("total")
     time = f"{t:.0f} ms" if t is not None else ""
     if ep.connect_failure is not None:
@@ -368,7 +372,12 @@ def _endpoint(ep: EndpointObservation, now: datetime) -> EndpointView:
         tls = f"no TLS: {reason}" if reason else "no TLS"
         return EndpointView(address(ep), via, banner, tls, "", time)
     expiry = _expiry(hs.chain[0].not_after, now)[0] if hs.chain else ""
-    return EndpointView(address(ep), via, banner, f"{hs.version} {hs.cipher}", expiry, time)
+    match = (
+        tlsa_matches(report, ep.host, ep.ip, ep.port, hs.chain[0].spki_sha256) if hs.chain else None
+    )
+    dane = "" if match is None else ("match" if match else "no match")
+    tls = f"{hs.version} {hs.cipher}"
+    return EndpointView(address(ep), via, banner, tls, expiry, time, dane)
 
 
 BANNER_SHOWN_CHARS = 80
@@ -415,6 +424,7 @@ def _certificates(host: HostReport, now: datetime) -> list[CertView]:
                 not_after=leaf.not_after.strftime("%Y-%m-%d"),
                 expiry=expiry,
                 expired=expired,
+                days_left=int((leaf.not_after - now).total_seconds() // 86400),
                 chain_length=length,
                 sha256=fp,
                 where=", ".join(places),

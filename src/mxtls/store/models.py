@@ -222,3 +222,26 @@ class TlsRptFailureRow(Base):
     correlated_code: Mapped[str | None] = mapped_column(String(64))
 
     policy: Mapped[TlsRptPolicyRow] = relationship(back_populates="failures")
+
+
+class WebCheckRow(Base):
+    """One check asked for through ``mxtls serve``: its permalink id and where its report is.
+
+    The id is random (a permalink must not let anyone walk through other
+    people's checks); the report is the ordinary stored report, so the
+    history of a domain holds web checks and monitor rounds alike.
+    """
+
+    __tablename__ = "web_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "domain" | "servers"
+    target: Mapped[str] = mapped_column(String(1000))
+    deep: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # "queued" | "running" | "done" | "error"
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
+    error: Mapped[str | None] = mapped_column(Text)

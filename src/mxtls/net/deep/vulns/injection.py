@@ -63,7 +63,9 @@ async def probe_starttls_injection(ctx: ProbeContext) -> StarttlsInjectionObserv
 async def _test(ctx: ProbeContext, run: ProbeRun, facts: dict[str, object]) -> bool:
     cfg = ctx.config
     run.connections += 1
-    raw = await connect(ctx.ip, cfg.connect_port(ctx.port), cfg.timeouts.connect)
+    raw = await connect(
+        ctx.ip, cfg.connect_port(ctx.port), cfg.timeouts.connect, cfg.address_policy
+    )
     if not isinstance(raw, RawStream):
         raise NotTested(f"connect failed: {raw.kind}: {raw.detail}")
     dialogue = Dialogue(raw, SMTP, cfg)
