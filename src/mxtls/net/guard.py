@@ -39,6 +39,7 @@ __all__ = [
     "AddressPolicy",
     "Refused",
     "non_public_reason",
+    "public_only",
 ]
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -120,16 +121,21 @@ class AddressPolicy:
         allow_private: connect to any address (the CLI, the lab, tests);
             False refuses every address :func:`non_public_reason` names.
         ports: the TCP ports that may be connected to (None: any).
+        also_public: networks (CIDR) to treat as public anyway: a relay the
+            operator wants reachable, or a test's stand-in for the Internet.
     """
 
     allow_private: bool = True
     ports: frozenset[int] | None = None
+    also_public: tuple[str, ...] = ()
 
     def refusal(self, address: str, port: int) -> str | None:
         """Why a connection to ``address``:``port`` is not allowed (None: allowed)."""
         if self.ports is not None and port not in self.ports:
             return f"port {port} is not a mail port"
         if self.allow_private:
+            return None
+        if self.also_public and _within(address, self.also_public):
             return None
         reason = non_public_reason(address)
         if reason is None:
@@ -145,6 +151,33 @@ class AddressPolicy:
         reason = self.refusal(address, port)
         if reason is not None:
             raise Refused(reason)
+
+
+def _within(address: str, networks: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for net in networks:
+        network = ipaddress.ip_network(net, strict=False)
+        if ip.version == network.version and ip in network:
+            return True
+    return False
+
+
+def public_only(
+    port_map: tuple[tuple[int, int], ...] = (), also_public: tuple[str, ...] = ()
+) -> AddressPolicy:
+    """Public addresses on mail ports and 443 only; with ``port_map``, their local ports too.
+
+    ``port_map`` is the run's (the operator's) ``--port-map``: the local port
+    a mail port is mapped to is where that mail port is reached.
+    """
+    logical = MAIL_PORTS | {HTTPS_POLICY_PORT}
+    mapped = {local for port, local in port_map if port in logical}
+    return AddressPolicy(
+        allow_private=False, ports=frozenset(logical | mapped), also_public=also_public
+    )
 
 
 ALLOW_ALL = AddressPolicy()

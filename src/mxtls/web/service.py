@@ -26,7 +26,7 @@ from mxtls.engine.runtime import Runtime
 from mxtls.engine.servers import check_servers
 from mxtls.models.report import Report
 from mxtls.monitor.metrics import MonitorMetrics
-from mxtls.net.guard import PUBLIC_ONLY
+from mxtls.net.guard import public_only
 from mxtls.render.html import make_environment
 from mxtls.store.db import Store
 from mxtls.web.jobs import CheckService, Job
@@ -92,7 +92,8 @@ class WebService:
 
     def __init__(self, settings: WebSettings, config: CheckConfig, store: Store) -> None:
         if not settings.allow_private:
-            config = dataclasses.replace(config, address_policy=PUBLIC_ONLY)
+            policy = public_only(config.port_map, settings.also_public)
+            config = dataclasses.replace(config, address_policy=policy)
         self.settings = settings
         self.runtime = Runtime(config)
         self.store = store

@@ -35,6 +35,8 @@ class WebSettings:
         api_key_digests: SHA-256 of each API key (``--api-key-file``).
         refresh_s: the waiting page reloads itself this often without script.
         grace_s: on shutdown, running checks get this long to finish.
+        also_public: networks (CIDR) reachable even without ``allow_private``
+            (:class:`mxtls.net.guard.AddressPolicy`).
     """
 
     allow_private: bool = False
@@ -54,6 +56,7 @@ class WebSettings:
     api_key_digests: frozenset[str] = field(default_factory=frozenset)
     refresh_s: int = 3
     grace_s: float = 10.0
+    also_public: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("rate_per_minute", "key_rate_per_minute", "requests_per_minute"):
