@@ -25,7 +25,14 @@ class Served:
     def __init__(self, tmp_path: Path, config: CheckConfig, **settings: Any) -> None:
         app = create_app(WebSettings(**settings), config, f"sqlite:///{tmp_path / 'web.sqlite3'}")
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=0,
+                log_config=None,
+                access_log=False,
+                server_header=False,  # as `mxtls serve` runs it
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
