@@ -15,8 +15,8 @@ from pathlib import Path
 
 from mxtls.config import CheckConfig
 from mxtls.models.observations import ConnectFailure
-from mxtls.net.starttls import RECV_BYTES, Dialogue, Stopped, open_tls_start
 from mxtls.net.guard import ALLOW_ALL
+from mxtls.net.starttls import RECV_BYTES, Dialogue, Stopped, open_tls_start
 from mxtls.net.stream import RawStream, connect
 from mxtls.protocol.starttls import SMTP
 
