@@ -15,7 +15,7 @@ import ipaddress
 import json
 import math
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -23,11 +23,11 @@ from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mxtls.engine.plan import initial_hosts, normalize_domain
+from mxtls.engine.generate import ROLLOVER_HINT, mta_sts_for, suggest_tlsa, tls_rpt_record
+from mxtls.engine.plan import normalize_domain
 from mxtls.engine.progress import ProgressEvent
 from mxtls.engine.servers import parse_target
 from mxtls.errors import InvalidDomain
-from mxtls.generate import ROLLOVER_HINT, mta_sts_records, suggest_tlsa, tls_rpt_record
 from mxtls.models.report import Report
 from mxtls.monitor.tlsrpt import TlsRptError
 from mxtls.net.guard import MAIL_PORTS
@@ -424,18 +424,13 @@ async def generate_mta_sts(
 ) -> TextRecords:
     """The ``_mta-sts`` TXT record and the policy file, covering the domain's MX hosts."""
     name = domain_request(domain, False, None).target
-    answer = await web.runtime.resolver().query(name, "MX")
-    _, hosts = initial_hosts(name, answer, web.runtime.config)
-    mx = [h.name for h in hosts if not h.implicit]
-    if not mx and mode != "none":
+    records = await mta_sts_for(name, web.runtime, mode=MtaStsMode(mode), max_age=max_age)
+    if not records.mx_hosts and mode != "none":
         raise HTTPException(422, f"{name} has no MX hosts to cover")
-    txt, policy = mta_sts_records(
-        name, mx, mode=MtaStsMode(mode), max_age=max_age, now=datetime.now(UTC)
-    )
     return TextRecords(
         domain=name,
-        dns=[txt],
-        policy=policy,
+        dns=[records.txt],
+        policy=records.policy,
         policy_url=f"https://mta-sts.{name}/.well-known/mta-sts.txt",
     )
 
