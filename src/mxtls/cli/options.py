@@ -118,6 +118,31 @@ def build_config(
     return config
 
 
+def config_from_options(opts: dict[str, Any], *, deep: bool = False) -> CheckConfig:
+    """The configuration that the options of :func:`run_options` describe.
+
+    Without ``--ports`` the MX hosts' port 25 is probed.
+
+    Raises:
+        ConfigError: an unusable value (see :func:`build_config`).
+    """
+    return build_config(
+        nameservers=opts["nameservers"],
+        ca_file=opts["ca_file"],
+        ports=parse_ports(opts["ports"]) if opts["ports"] else MX_PORTS,
+        port_map=parse_port_map(opts["port_maps"]),
+        timeout=opts["timeout"],
+        ehlo_name=opts["ehlo_name"],
+        warn_days=opts["warn_days"],
+        max_conns=opts["max_conns"],
+        only4=opts["only4"],
+        only6=opts["only6"],
+        deep=deep,
+        dnssec_validate=opts["dnssec_validate"],
+        trust_anchor=opts["trust_anchor"],
+    )
+
+
 def run_options(fn: Callable[..., None]) -> Callable[..., None]:
     """Options of how a check runs: resolver, trust, ports, timeouts, limits.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from mxtls.cli.options import build_config, parse_port_map, run_options
+from mxtls.cli.options import config_from_options, run_options
 from mxtls.errors import MxtlsError
 
 DEFAULT_PORT = 8025
@@ -111,19 +111,7 @@ def serve(
     if opts["port_maps"] and not (allow_private or lab):
         raise click.UsageError("--port-map needs --allow-private (it is for a lab or intranet)")
     try:
-        config = build_config(
-            nameservers=opts["nameservers"],
-            ca_file=opts["ca_file"],
-            port_map=parse_port_map(opts["port_maps"]),
-            timeout=opts["timeout"],
-            ehlo_name=opts["ehlo_name"],
-            warn_days=opts["warn_days"],
-            max_conns=opts["max_conns"],
-            only4=opts["only4"],
-            only6=opts["only6"],
-            dnssec_validate=opts["dnssec_validate"],
-            trust_anchor=opts["trust_anchor"],
-        )
+        config = config_from_options(opts)
         settings = WebSettings(
             allow_private=allow_private or lab,
             rate_per_minute=rate,

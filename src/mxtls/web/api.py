@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mxtls.engine.generate import ROLLOVER_HINT, mta_sts_for, suggest_tlsa, tls_rpt_record
 from mxtls.engine.plan import normalize_domain
@@ -47,6 +47,21 @@ STREAM_MARGIN_S = 30.0  # a progress stream outlives the check's bound by this m
 Status = Literal["queued", "running", "done", "error"]
 
 
+def _only_mail_ports(ports: list[int] | None) -> list[int] | None:
+    if ports is None:
+        return None
+    if not ports:
+        raise ValueError("give at least one port, or leave ports out")
+    bad = sorted(set(ports) - MAIL_PORTS)
+    if bad:
+        allowed = ", ".join(str(p) for p in sorted(MAIL_PORTS))
+        raise ValueError(f"not a mail port: {bad}; allowed: {allowed}")
+    return list(dict.fromkeys(ports))
+
+
+MailPorts = Annotated[list[int] | None, Field(max_length=8), AfterValidator(_only_mail_ports)]
+
+
 class CheckRequest(BaseModel):
     """A domain to check."""
 
@@ -54,14 +69,7 @@ class CheckRequest(BaseModel):
 
     domain: str = Field(max_length=300, description="the mail domain (an IDN is fine)")
     deep: bool = Field(default=False, description="also run the deep TLS scan")
-    ports: list[int] | None = Field(
-        default=None, max_length=8, description="ports to probe on every MX host (mail ports)"
-    )
-
-    @field_validator("ports")
-    @classmethod
-    def _mail_ports(cls, ports: list[int] | None) -> list[int] | None:
-        return _only_mail_ports(ports)
+    ports: MailPorts = Field(default=None, description="ports to probe on every MX host")
 
 
 class ServersRequest(BaseModel):
@@ -73,24 +81,7 @@ class ServersRequest(BaseModel):
         min_length=1, max_length=MAX_WEB_SERVERS, description="HOST or HOST:PORT"
     )
     deep: bool = False
-    ports: list[int] | None = Field(default=None, max_length=8)
-
-    @field_validator("ports")
-    @classmethod
-    def _mail_ports(cls, ports: list[int] | None) -> list[int] | None:
-        return _only_mail_ports(ports)
-
-
-def _only_mail_ports(ports: list[int] | None) -> list[int] | None:
-    if ports is None:
-        return None
-    if not ports:
-        raise ValueError("give at least one port, or leave ports out")
-    bad = sorted(set(ports) - MAIL_PORTS)
-    if bad:
-        allowed = ", ".join(str(p) for p in sorted(MAIL_PORTS))
-        raise ValueError(f"not a mail port: {bad}; allowed: {allowed}")
-    return list(dict.fromkeys(ports))
+    ports: MailPorts = Field(default=None, description="ports for servers named without one")
 
 
 class CheckAccepted(BaseModel):
