@@ -8,6 +8,7 @@ in the environment and grep every output for it (and its base64 forms).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import socket
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import dns.zone
 import pytest
+from rich.console import Console
 
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.engine.run import check_domain
 from mxtls.lab.ca import LabCA
 from mxtls.lab.dns_server import DnsServer
+from mxtls.render.text import render_text
 from mxtls.testing import DovecotInstance
 from tests.net.test_smtp_auth import PASSWORD, USER, AuthPeer, _peer
 from tests.peers import require_peer
@@ -107,6 +110,9 @@ def test_protocol_follows_the_port(dovecot: tuple[DovecotInstance, str]) -> None
     # a sound Dovecot, its chain trusted through --ca-file: no error at all
     assert [f for f in doc["findings"] if f["severity"] == "error"] == []
     assert proc.returncode == 0
+    text = mxtls("server", *targets, "--ca-file", root, "--transcript", *_flags(instance.port_map))
+    assert text.returncode == 0 and "Traceback" not in text.stdout + text.stderr
+    assert "m2 STARTTLS" in text.stdout and "STLS" in text.stdout
 
 
 def test_protocol_option_overrides_the_port(dovecot: tuple[DovecotInstance, str]) -> None:
@@ -228,5 +234,9 @@ async def test_check_follows_rfc6186_srv_to_imap_and_pop3(
         (995, "pop3", "implicit", "mailbox"),
     }
     assert all(ep.handshake is not None for ep in host.endpoints)
+    console = Console(width=80, record=True, file=io.StringIO(), no_color=True)
+    render_text(report, console)
+    text = console.export_text()
+    assert "Mailbox access" in text and "_imaps._tcp" in text and "Traceback" not in text
     codes = {f.code for f in report.findings if f.target.startswith(SRV_HOST + "[")}
     assert not {c for c in codes if c.startswith(("imap.", "pop3.", "starttls.", "cert."))}, codes

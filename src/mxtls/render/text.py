@@ -94,6 +94,7 @@ def report_lines(report: Report, console: Console, options: TextOptions) -> list
             for ep in host.endpoints:
                 out += transcript(console, ep, width)
     out += submission_lines(console, report, width, options)
+    out += mailbox_lines(console, report, width, options)
     out += finding_lines(console, report.findings, width, verbose=options.verbose)
     if report.internal_errors:
         out += [Text(""), Text("Internal errors (please report them):", style="bold red")]
@@ -227,6 +228,33 @@ def submission_lines(
         body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
         out += hanging(console, label, body, width, indent=2, column=21)
     for host in sub.hosts:
+        out.append(Text(""))
+        out += render_host(
+            console,
+            host,
+            width,
+            report.checked_at,
+            title="host",
+            verbose=options.verbose,
+            expiry=expiry_styles(report.findings),
+        )
+    return out
+
+
+def mailbox_lines(console: Console, report: Report, width: int, options: TextOptions) -> list[Text]:
+    """The domain's IMAP/POP3 servers as RFC 6186 SRV records name them (only when some do)."""
+    box = report.mailbox
+    if box is None or not box.targets:
+        return []
+    title = Text("Mailbox access", style="bold")
+    title.append("  IMAP and POP3, as RFC 6186 SRV records name them", style="dim")
+    out = [Text(""), *wrap(console, title, width)]
+    for t in box.targets:
+        what = "not offered (target '.')" if t.target == "." else f"{t.target}:{t.port}"
+        tls = "implicit TLS" if t.service in ("imaps", "pop3s") else "STARTTLS"
+        body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
+        out += hanging(console, f"_{t.service}._tcp", body, width, indent=2, column=21)
+    for host in box.hosts:
         out.append(Text(""))
         out += render_host(
             console,
