@@ -1,6 +1,6 @@
 """The performance targets in one command: each ratio printed against its target.
 
-    .venv/bin/python benchmarks/bench.py [--rounds 7] [--baseline REV] [--skip-deep]
+    .venv/bin/python benchmarks/bench.py [--rounds 7] [--baseline REV] [--sections ...]
 
 What it measures (medians of ``--rounds`` runs; every ratio from the same run):
 
@@ -462,10 +462,10 @@ def bench_deep_scan(
                 host, issued.chain_pem(), issued.key_pem(), ip=ip, ports={25: port}
             )
             stack.enter_context(pf)
+        stack.callback(loop.stop)  # last: the server below stops on this loop first
         server = DnsServer([_deep_zone(port)])
         ns_ip, ns_port = loop.call(server.start("127.0.0.1", 0))
         stack.callback(lambda: loop.call(server.stop()))
-        stack.callback(loop.stop)
         flags = [
             "--deep", "--ports", "25", "--port-map", f"25:{port}", "--ca-file", str(root),
             "--nameserver", f"{ns_ip}:{ns_port}", "--ehlo-name", "bench.mxtls.invalid",
@@ -565,7 +565,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="runs per figure (median)")
     parser.add_argument("--baseline", metavar="REV", help="also measure this git revision")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="lab round trip per reply")
-    parser.add_argument("--skip-deep", action="store_true", help="no Postfix/sslyze section")
+    parser.add_argument(
+        "--sections", default="startup,engine,deep", help="comma list: startup,engine,deep"
+    )
     parser.add_argument("--out", type=Path, help="results directory")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
     args = parser.parse_args()
@@ -581,10 +583,14 @@ def main() -> None:
     summary: dict[str, Any] = {"machine": describe_machine(), "rounds": rounds}
     with versions(args.baseline) as vers:
         names = [v.name for v in vers]
-        rows = bench_startup(vers, rounds)
-        engine_rows, summary["engine"] = bench_engine(vers, rounds, args.latency_ms)
-        rows += engine_rows
-        if not args.skip_deep:
+        sections = set(args.sections.split(","))
+        rows: list[Row] = []
+        if "startup" in sections:
+            rows += bench_startup(vers, rounds)
+        if "engine" in sections:
+            engine_rows, summary["engine"] = bench_engine(vers, rounds, args.latency_ms)
+            rows += engine_rows
+        if "deep" in sections:
             deep_rows, summary["deep"] = bench_deep_scan(vers, max(3, rounds // 2), out)
             rows += deep_rows
         print_rows(rows, names)

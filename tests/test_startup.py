@@ -127,3 +127,33 @@ def test_every_command_in_the_cli_package_is_reachable() -> None:
             if isinstance(value, click.Command) and value is not cli and id(value) not in reachable:
                 stray.append(f"{info.name}:{name}")
     assert not stray, f"commands not in mxtls.cli.main.COMMANDS: {stray}"
+
+
+# Libraries only some checks need: SCRAM (credentials given), dnspython's signature
+# code (--dnssec-validate), httpx's own command line (never).
+_ENGINE_PROBE = """
+import json, sys
+from mxtls.config import CheckConfig
+import mxtls.engine.run
+from mxtls.engine.runtime import Runtime
+Runtime(CheckConfig())
+print("@@" + json.dumps(sorted(sys.modules)))
+"""
+NOT_FOR_A_PLAIN_CHECK = ("scramp", "asn1crypto", "dns.dnssec", "httpx._main", "pygments")
+
+
+def test_a_plain_check_loads_no_library_it_does_not_use() -> None:
+    # Given a fresh interpreter that imports the engine and builds a default runtime
+    proc = subprocess.run(
+        [sys.executable, "-c", _ENGINE_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+    marker = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
+    assert marker, proc.stdout[-2000:] + proc.stderr[-2000:]
+    loaded = set(json.loads(marker[0][2:]))
+    # Then the engine is there, and none of the libraries a plain check does not use
+    assert "mxtls.engine.run" in loaded and "httpx" in loaded
+    assert sorted(loaded & set(NOT_FOR_A_PLAIN_CHECK)) == []

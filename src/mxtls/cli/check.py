@@ -119,13 +119,13 @@ def _credentials(opts: dict[str, Any]) -> Credentials | None:
     Raises:
         click.UsageError: no user with a secret source, an unset variable, no terminal.
     """
-    from mxtls.protocol.sasl import Credentials, Secret
-
     user, env = opts.get("auth_user"), opts.get("auth_password_env")
     if not user:
         if env:
             raise click.UsageError("--auth-password-env needs --auth-user")
         return None
+    from mxtls.protocol.sasl import Credentials, Secret
+
     if env:
         value = os.environ.get(env)
         if value is None:

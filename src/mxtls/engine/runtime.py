@@ -40,6 +40,7 @@ from mxtls.errors import ConfigError
 from mxtls.net.dns import DnsClient, RunResolver
 from mxtls.net.dnssec import DnssecProbe
 from mxtls.net.politeness import ConnectionLimiter
+from mxtls.net.preload import preload_modules
 from mxtls.trust.store import TrustStore, load_trust_store
 
 Clock = Callable[[], datetime]
@@ -76,6 +77,8 @@ class Runtime:
             fixed = config.now
             clock = (lambda: fixed) if fixed is not None else _wall_clock
         self.clock: Clock = clock
+        if config.auth is not None:  # SCRAM's library, before any session authenticates
+            preload_modules("scramp")
         self.trust: TrustStore = load_trust_store(config.ca_file)
         limits = config.limits
         self.dns = DnsClient(

@@ -52,7 +52,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -61,7 +60,6 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.rrset
-import dns.zonefile
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
@@ -95,8 +93,11 @@ MAX_CNAME_HOPS = 8  # CNAME/DNAME-free chains in mail DNS are short
 DERIVED_TTL_S = 60.0  # zone states and results are kept this long (their answers: by TTL)
 
 
-# dnspython's signature check asks cryptography for its backend, imported on first use.
-preload_modules("cryptography.hazmat.backends.openssl.backend")
+# What only in-process validation needs: dnspython's signature code (which loads
+# cryptography's key serialisation, SSH formats included) and cryptography's backend,
+# which that asks for on first use.  Loaded when a validating probe is built, which is
+# before any check's event loop runs; the default mode reads the AD bit and needs neither.
+VALIDATOR_MODULES = ("dns.dnssec", "cryptography.hazmat.backends.openssl.backend")
 
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound=Hashable)
@@ -152,6 +153,8 @@ class DnssecProbe:
         self._timeout = config.timeouts.dns
         fixed = config.now
         self._clock: Clock = clock or ((lambda: fixed) if fixed else (lambda: datetime.now(UTC)))
+        if self.mode == "validate":
+            preload_modules(*VALIDATOR_MODULES)
         if anchors is None and self.mode == "validate":
             anchors = load_trust_anchor(config.trust_anchor)
         self._anchors = list(anchors or ())

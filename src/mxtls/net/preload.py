@@ -12,7 +12,10 @@ check's loop runs; ``tests/engine/test_no_imports_in_loop.py`` keeps it so.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
+from collections.abc import Iterator
 
 
 def preload_modules(*names: str) -> None:
@@ -27,3 +30,23 @@ def preload_modules(*names: str) -> None:
             importlib.import_module(name)
         except ImportError:
             continue
+
+
+@contextlib.contextmanager
+def skipping(name: str) -> Iterator[None]:
+    """Within the block, ``import name`` fails, so a package that imports it
+    optionally goes without (httpx imports its own command line, which loads
+    click, rich and pygments, only if it can).
+
+    The caller imports again outside the block should the package turn out to
+    need the module after all.
+    """
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        yield
+    finally:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]

@@ -30,9 +30,10 @@ import base64
 import binascii
 import secrets
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from scramp import ScramClient, ScramException
+if TYPE_CHECKING:  # scramp loads when SCRAM is used (see ScramSha256Client)
+    from scramp import ScramException
 
 __all__ = [
     "MECHANISMS_BY_EXPOSURE",
@@ -226,6 +227,12 @@ class ScramSha256Client(SaslClient):
     sends_password = False
 
     def __init__(self, credentials: Credentials, *, nonce: str | None = None) -> None:
+        # Imported here: most runs never authenticate, and scramp costs a plain
+        # check's start-up 30 ms.  A runtime whose config carries credentials
+        # loads it before any event loop runs (mxtls.engine.runtime).
+        from scramp import ScramClient, ScramException
+
+        self._scram_error = ScramException
         try:
             self._scram = ScramClient(
                 ["SCRAM-SHA-256"], credentials.user, credentials.secret.reveal(), c_nonce=nonce
@@ -249,7 +256,7 @@ class ScramSha256Client(SaslClient):
         try:
             self._scram.set_server_first(text)
             final = str(self._scram.get_client_final())
-        except ScramException as exc:
+        except self._scram_error as exc:
             raise SaslError(f"SCRAM server-first message refused: {_scram_reason(exc)}") from None
         self._final_sent = True
         return final.encode("utf-8")
@@ -259,7 +266,7 @@ class ScramSha256Client(SaslClient):
             return
         try:
             self._scram.set_server_final(_text(final))
-        except ScramException as exc:
+        except self._scram_error as exc:
             raise SaslError(f"SCRAM server signature refused: {_scram_reason(exc)}") from None
         self._verified = True
 

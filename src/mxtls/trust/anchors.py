@@ -13,7 +13,6 @@ from pathlib import Path
 import dns.exception
 import dns.name
 import dns.rdatatype
-import dns.zonefile
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 
@@ -64,6 +63,8 @@ def load_trust_anchor(path: Path | str | None) -> list[TrustAnchor]:
             text = raw.decode("ascii")
         except UnicodeDecodeError:
             raise ConfigError(f"{where}: not ASCII zone-file text") from None
+    import dns.zonefile  # the zone-file parser is needed only here, in validate mode
+
     try:
         rrsets = dns.zonefile.read_rrsets(text, rdclass=None, default_ttl=0)
     except (dns.exception.DNSException, ValueError) as exc:

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.dnssec
 import dns.exception
 import dns.message
 import dns.name
@@ -70,8 +69,12 @@ def verify_rrset(
         signers = ", ".join(sorted({name_text(sig.signer) for sig in sigs}))
         return f"signed by {signers}, not by the zone {name_text(zone.name)}"
     sigset = dns.rrset.from_rdata_list(sigs.name, sigs.ttl, own)
+    # Loaded by a validating probe (mxtls.net.dnssec.VALIDATOR_MODULES) before any
+    # event loop runs; a run that reads the resolver's AD bit never loads it.
+    from dns import dnssec
+
     try:
-        dns.dnssec.validate(rrset, sigset, {zone.name: zone.keys}, now=now)
+        dnssec.validate(rrset, sigset, {zone.name: zone.keys}, now=now)
     except dns.exception.ValidationFailure as exc:
         return f"no signature validates ({exc})"
     except (dns.exception.DNSException, ValueError) as exc:
@@ -126,6 +129,8 @@ def supported(rdata: DS | DNSKEY) -> bool:
 
 
 def named_by(name: dns.name.Name, key: DNSKEY, trusted_by: Sequence[DS | DNSKEY]) -> bool:
+    from dns import dnssec  # loaded by a validating probe (see verify_rrset)
+
     if not key.flags & DNSKEY_ZONE_FLAG:
         return False
     for rdata in trusted_by:
@@ -134,7 +139,7 @@ def named_by(name: dns.name.Name, key: DNSKEY, trusted_by: Sequence[DS | DNSKEY]
                 return True
             continue
         try:
-            if dns.dnssec.make_ds(name, key, rdata.digest_type) == rdata:
+            if dnssec.make_ds(name, key, rdata.digest_type) == rdata:
                 return True
         except (dns.exception.DNSException, ValueError):
             continue

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-import certifi
 from cryptography import utils as crypto_utils
 from cryptography import x509
 from cryptography.x509.verification import Store
@@ -101,7 +100,12 @@ def load_trust_store(ca_file: Path | None) -> TrustStore:
     Raises:
         ConfigError: ``ca_file`` is missing, unreadable, empty or not PEM.
     """
-    path = certifi.where() if ca_file is None else str(ca_file)
+    if ca_file is None:
+        import certifi  # only the default store needs it (a CA file replaces it)
+
+        path = certifi.where()
+    else:
+        path = str(ca_file)
     source = CERTIFI_SOURCE if ca_file is None else str(ca_file)
     try:
         stat = Path(path).stat()
