@@ -324,7 +324,7 @@ def bench_engine(
     lab = LabProcess(latency_ms)
     raw: dict[str, Any] = {}
     try:
-        flags = [*lab.flags, "--ehlo-name", "bench.mxtls.invalid"]
+        flags = [*lab.flags, "--ehlo-name", "bench.mxtls.invalid", "--ports", "25,465,587"]
         durations: dict[str, list[float]] = {v.name: [] for v in vers}
         singles: dict[str, list[float]] = {v.name: [] for v in vers}
         walls: dict[str, list[float]] = {v.name: [] for v in vers}

@@ -28,7 +28,7 @@ from typing import Literal
 
 from mxtls.config import CheckConfig
 from mxtls.engine.mailbox import lookup_mailbox, plan_mailbox
-from mxtls.engine.plan import ProbePlan, Target, resolve_host
+from mxtls.engine.plan import ProbePlan, Target, find_caa, resolve_addresses, with_caa
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
 from mxtls.engine.runtime import Check
 from mxtls.engine.submission import lookup_submission, plan_submission
@@ -221,26 +221,39 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
                 dnssec_timeout=config.timeouts.dns * 4,
             )
         )
+    # The CAA climb runs beside the probes too: they wait only for addresses.
+    caa = None
+    if not host.addresses and not host.ip_literal:
+        caa = asyncio.create_task(find_caa(host.name, check.resolver, config.deadline))
     reverse: asyncio.Future[list[ReverseDns]] | None = None
     try:
-        resolved = host if host.addresses else await resolve_host(host, check.resolver, config)
+        resolved = host
+        if not host.addresses:
+            resolved = await resolve_addresses(host, check.resolver, config)
         check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
-        if not resolved.addresses:
+        endpoints: list[EndpointObservation] = []
+        if resolved.addresses:
+            # Reverse DNS of each address, while the host is probed (RFC 1912 §2.1).
+            reverse = asyncio.gather(
+                *(reverse_lookup(ip, check.resolver) for ip in resolved.addresses)
+            )
+            endpoints = await observe_host(
+                resolved, config, check.runtime.limiter, check.progress, plan
+            )
+        if caa is not None:
+            resolved = with_caa(resolved, *await caa)
+        if not resolved.addresses or reverse is None:
             return HostObservation(resolved, [], [])
-        # Reverse DNS of each address, while the host is probed (RFC 1912 §2.1).
-        reverse = asyncio.gather(*(reverse_lookup(ip, check.resolver) for ip in resolved.addresses))
-        endpoints = await observe_host(
-            resolved, config, check.runtime.limiter, check.progress, plan
-        )
         ptrs = {r.address: r for r in await reverse}
         return HostObservation(resolved, endpoints, await tlsa if tlsa is not None else [], ptrs)
     finally:
         if reverse is not None and not reverse.done():
             reverse.cancel()
-        if tlsa is not None and not tlsa.done():
-            tlsa.cancel()  # no address (or cancelled): its TLSA records are not reported
-        elif tlsa is not None and not tlsa.cancelled():
-            tlsa.exception()  # retrieved: a failure matters only when awaited above
+        for task in (tlsa, caa):
+            if task is not None and not task.done():
+                task.cancel()  # not awaited (no address, or the check was cancelled)
+            elif task is not None and not task.cancelled():
+                task.exception()  # retrieved: a failure matters only when awaited above
 
 
 async def _observe_submission(

@@ -130,9 +130,23 @@ async def resolve_host(host: MxHost, resolver: RunResolver, config: CheckConfig)
     if host.ip_literal:
         return host
     async with asyncio.TaskGroup() as tg:
+        addressed = tg.create_task(resolve_addresses(host, resolver, config))
+        caa = tg.create_task(find_caa(host.name, resolver, config.deadline))
+    return with_caa(addressed.result(), *caa.result())
+
+
+async def resolve_addresses(host: MxHost, resolver: RunResolver, config: CheckConfig) -> MxHost:
+    """Fill ``host`` with its A/AAAA answers, addresses and CNAME target (no CAA).
+
+    What a probe waits for: the engine looks the CAA records up meanwhile
+    (:func:`find_caa`, :func:`with_caa`), since their climb towards the root
+    can take several round trips.
+    """
+    if host.ip_literal:
+        return host
+    async with asyncio.TaskGroup() as tg:
         a = tg.create_task(resolver.query(host.name, "A")) if config.ipv4 else None
         aaaa = tg.create_task(resolver.query(host.name, "AAAA")) if config.ipv6 else None
-        caa = tg.create_task(find_caa(host.name, resolver, config.deadline))
     a_answer = a.result() if a else None
     aaaa_answer = aaaa.result() if aaaa else None
     addresses: list[str] = []
@@ -144,17 +158,19 @@ async def resolve_host(host: MxHost, resolver: RunResolver, config: CheckConfig)
         if answer is not None and answer.cname_chain:
             cname_target = answer.cname_chain[-1]
             break
-    caa_answer, caa_domain = caa.result()
     return host.model_copy(
         update={
             "a": a_answer,
             "aaaa": aaaa_answer,
             "addresses": addresses[: config.limits.max_addresses_per_host],
             "cname_target": cname_target,
-            "caa": caa_answer,
-            "caa_domain": caa_domain,
         }
     )
+
+
+def with_caa(host: MxHost, caa: DnsAnswer, caa_domain: str) -> MxHost:
+    """``host`` with the CAA answer :func:`find_caa` found (and where)."""
+    return host.model_copy(update={"caa": caa, "caa_domain": caa_domain})
 
 
 async def find_caa(
