@@ -249,8 +249,6 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
         config, auth=credentials, auth_check_plaintext=bool(opts.get("auth_check_plaintext"))
     )
     # Everything the check needs is imported here, before the event loop starts.
-    from rich.console import Console
-
     from mxtls.engine.run import check_domain
     from mxtls.engine.runtime import Runtime
     from mxtls.engine.servers import check_servers
@@ -258,7 +256,11 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
     if deep:
         import mxtls.engine.deep  # noqa: F401 - loaded now, not while the scan runs
 
-    stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
+    stderr: Console | None = None
+    if _tty():  # the progress spinner needs rich; CI, cron and pipes go without both
+        from rich.console import Console
+
+        stderr = Console(stderr=True, no_color=opts.get("no_color") or None)
     if host_mode:
         servers = [name] if isinstance(name, str) else name
         if credentials is not None:  # the user named these servers: any SMTP port they name
@@ -276,7 +278,7 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
         runtime = Runtime(config)  # reads the trust store: before the loop, too
         return _with_progress(runner, what, runtime, stderr, label)
 
-    return _run_guarded(run, stderr)
+    return _run_guarded(run)
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -290,13 +292,13 @@ def _with_progress(
     runner: Callable[..., Coroutine[Any, Any, Report]],
     what: Any,
     runtime: Runtime,
-    stderr: Console,
+    stderr: Console | None,
     label: str | None = None,
 ) -> Report:
     import asyncio
 
     name = label if label is not None else str(what)
-    if not stderr.is_terminal:
+    if stderr is None or not stderr.is_terminal:
         return asyncio.run(runner(what, runtime))
     done = 0
     with stderr.status(f"checking {name} …") as status:
@@ -311,7 +313,15 @@ def _with_progress(
         return asyncio.run(runner(what, runtime, progress=progress))
 
 
-def _run_guarded(fn: Callable[[], Report], stderr: Console) -> Report:
+def _tty() -> bool:
+    """Whether standard error is a terminal (where a progress spinner belongs)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed by the caller
+        return False
+
+
+def _run_guarded(fn: Callable[[], Report]) -> Report:
     """Run ``fn``; caller mistakes exit 2, anything unexpected exits 3 (one line)."""
     try:
         result = fn()
