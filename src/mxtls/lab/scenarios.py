@@ -852,7 +852,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         tolerated=_codes("starttls.not_offered", _UNENCRYPTED),
         hosts=_one("lbpool.lab", ports=ports(SmtpMode.STARTTLS_FLAKY)),
     ),
-    # -- benchmark (benchmarks/bench.py; last, so the rows above keep their addresses) --
+    # -- benchmark (benchmarks/bench.py; appended, so earlier rows keep their addresses) --
     Scenario(
         domain="bench.lab",
         description="two MX hosts on three ports, signed zone, DANE, MTA-STS enforce",
