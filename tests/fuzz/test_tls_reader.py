@@ -22,15 +22,14 @@ from hypothesis import strategies as st
 from mxtls.net.deep.behaviour import ocsp_status
 from mxtls.protocol.tls_codec import HELLO_RETRY_REQUEST_RANDOM
 from mxtls.protocol.tls_wire import (
-    Closed,
     Event,
-    NeedData,
     RecordReader,
     ServerHello,
     ServerKeyExchange,
     TlsWireError,
 )
 
+from ..protocol.test_tls_wire import drain
 from .linear import assert_linear, repeated
 from .profile import FUZZ, FUZZ_TIMING
 
@@ -117,18 +116,6 @@ wire = st.one_of(
     st.tuples(tls_records, st.integers(0, 2000)).map(lambda t: t[0][: t[1]]),
     st.lists(sslv2, min_size=1, max_size=3).map(b"".join),
 )
-
-
-def drain(reader: RecordReader) -> list[Event]:
-    events: list[Event] = []
-    for _ in range(100_000):
-        event = reader.next_event()
-        if isinstance(event, NeedData):
-            return events
-        events.append(event)
-        if isinstance(event, Closed):
-            return events
-    raise AssertionError("the reader produced events without consuming input")
 
 
 @FUZZ
