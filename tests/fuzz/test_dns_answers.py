@@ -89,17 +89,25 @@ class ScriptedDns:
             finally:
                 writer.close()
 
-        async def start() -> None:
+        async def start() -> tuple[asyncio.BaseTransport, asyncio.Server]:
             transport, _ = await self._loop.create_datagram_endpoint(
                 Udp, local_addr=("127.0.0.1", 0)
             )
             port = transport.get_extra_info("sockname")[1]
-            await asyncio.start_server(tcp, "127.0.0.1", port)
+            tcp_server = await asyncio.start_server(tcp, "127.0.0.1", port)
             self.address = ("127.0.0.1", port)
             self._ready.set()
+            return transport, tcp_server
 
-        self._loop.run_until_complete(start())
+        async def close(transport: asyncio.BaseTransport, tcp_server: asyncio.Server) -> None:
+            transport.close()
+            tcp_server.close()
+            await tcp_server.wait_closed()
+
+        udp, tcp_server = self._loop.run_until_complete(start())
         self._loop.run_forever()
+        self._loop.run_until_complete(close(udp, tcp_server))
+        self._loop.close()
 
     def start(self) -> ScriptedDns:
         self._thread.start()
