@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,9 +35,10 @@ LAB_STEP_TIMEOUT_S = 4.0
 
 
 class RunningLab:
-    """A Lab served from a background thread until :meth:`stop`."""
+    """A Lab served from a background thread until :meth:`stop` (``Lab(**kwargs)``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -63,7 +65,7 @@ class RunningLab:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             try:
-                async with Lab() as lab:
+                async with Lab(**self._kwargs) as lab:
                     self.lab = lab
                     self._ready.set()
                     await self._stop.wait()

@@ -20,6 +20,7 @@ from mxtls.errors import ConfigError
 from mxtls.net.guard import ALLOW_ALL, AddressPolicy
 
 if TYPE_CHECKING:  # the SASL module loads scramp: not at start-up (``mxtls --help``)
+    from mxtls.engine.exclude import Exclusions
     from mxtls.protocol.sasl import Credentials
 
 SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate
@@ -83,6 +84,14 @@ class Limits:
     throttle_backoff: float = 2.0  # seconds an address is left alone after it throttled us
     throttle_backoff_max: float = 60.0  # the pause doubles with each further pushback up to this
     dns_cache_entries: int = 10_000  # DNS answers (and DNSSEC states) a runtime keeps
+    # Bulk scans (mxtls scan) set these; a single check leaves them off.
+    network_prefix_v4: int = 32  # addresses in one such network share the per-address slots
+    network_prefix_v6: int = 128
+    connection_gap: float = 0.0  # least seconds between connection starts to one address
+    connection_rate: float | None = None  # most new connections per second in the runtime
+    throttle_retries: int = 0  # probes of an endpoint that throttled us, after its pause
+    endpoint_reuse_s: float = 0.0  # an endpoint's observation serves other checks this long
+    endpoint_cache_entries: int = 4096  # endpoint observations a runtime keeps for reuse
     max_mx_hosts: int = 20
     max_addresses_per_host: int = 16
 
@@ -133,6 +142,8 @@ class CheckConfig:
             check begins, None outside a check.
         address_policy: where the run may connect (every connection asks it,
             :mod:`mxtls.net.guard`); the default allows every address.
+        exclude: the opt-out list (domains, host names, address ranges) that
+            no probe may contact (see :mod:`mxtls.engine.exclude`).
     """
 
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -157,6 +168,7 @@ class CheckConfig:
     port_protocols: tuple[tuple[int, MailProtocol], ...] = ()
     deadline: float | None = None
     address_policy: AddressPolicy = ALLOW_ALL
+    exclude: Exclusions | None = None
 
     def connect_port(self, port: int) -> int:
         """The local port to connect to for logical ``port`` (``--port-map``)."""

@@ -140,3 +140,50 @@ def test_one_limiter_serves_one_loop_after_another() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ConnectionLimiter(total=0, per_address=1)
+
+
+async def test_a_network_prefix_shares_one_set_of_slots() -> None:
+    # A provider's MX hosts in one /24 get the per-address limit once.
+    limiter = ConnectionLimiter(total=64, per_address=2, prefix_v4=24)
+    open_now = 0
+    peak = 0
+
+    async def hold(ip: str) -> None:
+        nonlocal open_now, peak
+        async with limiter.connection(ip):
+            open_now += 1
+            peak = max(peak, open_now)
+            await asyncio.sleep(0.01)
+            open_now -= 1
+
+    await asyncio.gather(*(hold(f"198.51.100.{i}") for i in range(12)))
+    assert peak == 2
+    assert limiter.key("198.51.100.9") == "198.51.100.0/24"
+    assert limiter.key("2001:db8::1") == "2001:db8::1"  # IPv6 prefix left at /128
+
+
+async def test_the_gap_spaces_connection_starts_to_one_address() -> None:
+    limiter = ConnectionLimiter(total=64, per_address=4, gap=0.05)
+    starts: list[float] = []
+
+    async def one() -> None:
+        async with limiter.connection("192.0.2.5"):
+            starts.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(4)))
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert all(g >= 0.045 for g in gaps), gaps
+    assert limiter.tracked in (0, 1)  # kept only until the last gap has passed
+
+
+async def test_the_rate_caps_new_connections_across_addresses() -> None:
+    limiter = ConnectionLimiter(total=64, per_address=4, rate=50.0)
+    started = time.monotonic()
+
+    async def one(i: int) -> None:
+        async with limiter.connection(f"192.0.2.{i}"):
+            pass
+
+    await asyncio.gather(*(one(i) for i in range(11)))
+    assert time.monotonic() - started >= 10 / 50.0 - 0.01
+    assert limiter.started == 11

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -230,8 +232,27 @@ def _summary_lines(console: Console, chosen: list[str], reports: list[Report]) -
     default=0.0,
     help="Simulated round trip before each SMTP reply (to mimic a real network).",
 )
-def lab(duration: float, latency_ms: float) -> None:
-    """Run the built-in lab in the foreground and print how to reach it."""
+@click.option(
+    "--synthetic",
+    type=click.IntRange(min=0, max=10_000_000),
+    default=0,
+    metavar="N",
+    help="Also serve N synthetic domains d1.synth.lab ... on a few MX hosts (bulk scans).",
+)
+@click.option(
+    "--synthetic-list",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the synthetic domains to FILE, one per line (for `mxtls scan FILE`).",
+)
+def lab(duration: float, latency_ms: float, synthetic: int, synthetic_list: Path | None) -> None:
+    """Run the built-in lab in the foreground and print how to reach it.
+
+    \b
+    With --synthetic N the lab also serves N domains whose MX records point
+    to a handful of lab MX hosts, as hosted mail does: the world in which
+    `mxtls scan` is measured (see docs/bulk.md).
+    """
     from mxtls.lab.world import Lab
 
     async def serve() -> None:
@@ -242,10 +263,16 @@ def lab(duration: float, latency_ms: float) -> None:
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
-        async with Lab(latency=latency_ms / 1000) as world:
+        async with Lab(latency=latency_ms / 1000, synthetic=synthetic) as world:
             click.echo("mxtls lab is running on loopback. In another terminal:")
             click.echo(f"  mxtls check good.lab {lab_flags(world)}")
             click.echo("Lab domains: " + ", ".join(world.domains))
+            if world.synthetic is not None:
+                first, last = world.synthetic.domain(1), world.synthetic.domain(synthetic)
+                click.echo(f"Synthetic domains: {first} ... {last}")
+                if synthetic_list is not None:
+                    write_lines(synthetic_list, world.synthetic.domains())
+                    click.echo(f"  listed in {synthetic_list}: mxtls scan {synthetic_list} ...")
             click.echo(f"Stopping after {duration:g} s, on Ctrl-C or on SIGTERM.")
             sys.stdout.flush()
             with contextlib.suppress(TimeoutError):
@@ -255,3 +282,13 @@ def lab(duration: float, latency_ms: float) -> None:
         asyncio.run(serve())
     except KeyboardInterrupt:
         click.echo("lab stopped")
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``path``, one per line (a usage error if it cannot be written)."""
+    try:
+        with path.open("w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line + "\n")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

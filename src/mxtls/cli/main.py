@@ -67,6 +67,11 @@ COMMANDS = (
         "Time each step of COUNT mail sessions to HOST (connect … QUIT).",
     ),
     LazyCommand(
+        "scan",
+        "mxtls.cli.scan:scan",
+        "Check many domains: one mxtls/1 JSON document per domain, streamed.",
+    ),
+    LazyCommand(
         "scan-host",
         "mxtls.cli.check:scan_host",
         "Deep-scan one mail host: `mxtls server HOST[:PORT] --deep`.",

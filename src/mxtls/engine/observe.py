@@ -13,8 +13,11 @@ Every connection takes a slot from the runtime's
 :class:`~mxtls.net.politeness.ConnectionLimiter` (a cap for the runtime and
 one per address, across every check; mail servers throttle scanners,
 sslyze's defaults are 5 per server); an endpoint that throttled us is
-reported to it, so later connections to that address wait.  A slow or dead
-endpoint costs only its own timeout.
+reported to it, so later connections to that address wait; with
+``Limits.throttle_retries`` the endpoint is probed again once the pause is
+over.  Under a runtime that shares endpoint observations
+(:mod:`mxtls.engine.reuse`), an endpoint another check has seen is not
+probed again.  A slow or dead endpoint costs only its own timeout.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from mxtls.config import CheckConfig
+from mxtls.engine.exclude import split_excluded
 from mxtls.engine.mailbox import lookup_mailbox, plan_mailbox
 from mxtls.engine.plan import ProbePlan, Target, find_caa, resolve_addresses, with_caa
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
+from mxtls.engine.reuse import EndpointReuse
 from mxtls.engine.runtime import Check
 from mxtls.engine.submission import lookup_submission, plan_submission
 from mxtls.models.dane import TlsaLookup
@@ -45,7 +50,7 @@ from mxtls.models.observations import (
 )
 from mxtls.models.policy import MtaStsObservation, TlsRptObservation
 from mxtls.models.ptr import ReverseDns
-from mxtls.models.report import DeepSkip
+from mxtls.models.report import DeepSkip, NotContacted
 from mxtls.net.dane import lookup_host_tlsa
 from mxtls.net.https import observe_mta_sts, observe_tls_rpt
 from mxtls.net.politeness import ConnectionLimiter
@@ -57,12 +62,17 @@ CheckKind = Literal["domain", "servers"]
 
 @dataclass(frozen=True, slots=True)
 class HostObservation:
-    """One host: its DNS answers, its endpoints as probed, its TLSA lookups."""
+    """One host: its DNS answers, its endpoints as probed, its TLSA lookups.
+
+    ``not_contacted`` lists the addresses the opt-out list kept us from
+    (:mod:`mxtls.engine.exclude`): nothing was observed there.
+    """
 
     host: MxHost
     endpoints: list[EndpointObservation]
     tlsa: list[TlsaLookup]
     reverse: dict[str, ReverseDns] = field(default_factory=dict)
+    not_contacted: list[NotContacted] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,20 +242,30 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
             resolved = await resolve_addresses(host, check.resolver, config)
         check.emit("host", resolved.name, ", ".join(resolved.addresses) or "no address")
         endpoints: list[EndpointObservation] = []
+        not_contacted: list[NotContacted] = []
         if resolved.addresses:
             # Reverse DNS of each address, while the host is probed (RFC 1912 §2.1).
             reverse = asyncio.gather(
                 *(reverse_lookup(ip, check.resolver) for ip in resolved.addresses)
             )
+            probed, not_contacted = split_excluded(resolved, config.exclude)
             endpoints = await observe_host(
-                resolved, config, check.runtime.limiter, check.progress, plan
+                probed,
+                config,
+                check.runtime.limiter,
+                check.progress,
+                plan,
+                reuse=check.runtime.reuse,
             )
         if caa is not None:
             resolved = with_caa(resolved, *await caa)
         if not resolved.addresses or reverse is None:
             return HostObservation(resolved, [], [])
         ptrs = {r.address: r for r in await reverse}
-        return HostObservation(resolved, endpoints, await tlsa if tlsa is not None else [], ptrs)
+        lookups = await tlsa if tlsa is not None else []
+        return HostObservation(
+            resolved, endpoints, lookups, reverse=ptrs, not_contacted=not_contacted
+        )
     finally:
         if reverse is not None and not reverse.done():
             reverse.cancel()
@@ -332,6 +352,8 @@ async def observe_host(
     limiter: ConnectionLimiter,
     progress: ProgressCallback | None = None,
     plan: ProbePlan | None = None,
+    *,
+    reuse: EndpointReuse | None = None,
 ) -> list[EndpointObservation]:
     """Probe all (address, port) pairs of ``host`` at once; results in address/port order.
 
@@ -340,7 +362,9 @@ async def observe_host(
     port was optional.  Besides the main dialogue, one extra handshake
     without SNI is made per address (on the plan's first port) so
     ``cert.sni_differs`` can be judged; what its EHLO advertised is kept
-    too, to compare STARTTLS across connections.
+    too, to compare STARTTLS across connections.  With ``reuse``,
+    observations of the same endpoint made for another check are taken
+    instead of probing again (the role and optional flag are this plan's).
     """
     plan = plan if plan is not None else ProbePlan.mx(config.ports)
 
@@ -348,25 +372,40 @@ async def observe_host(
         if progress is not None:
             progress(ProgressEvent(kind, target, detail))
 
-    async def one(ip: str, port: int, *, sni: bool) -> EndpointObservation:
+    async def probe(ip: str, port: int, sni: bool) -> EndpointObservation:
         target = endpoint_target(host.name, ip, port)
-        try:
-            # A slot may take long to come (many hosts on one address, pauses
-            # after throttling): no probe starts after the check's deadline.
-            async with asyncio.timeout_at(config.deadline):
-                await limiter.acquire(ip)
-        except TimeoutError:
-            return not_probed(host.name, ip, port, config)
-        try:
-            if sni:
-                emit("endpoint_start", target)
-            obs = await probe_endpoint(host.name, ip, port, config, sni=sni, handshake_only=not sni)
-            if obs.throttled:
-                limiter.pushback(ip)
-        finally:
-            await limiter.release(ip)
+        retries = config.limits.throttle_retries
+        while True:
+            try:
+                # A slot may take long to come (many hosts on one address, pauses
+                # after throttling): no probe starts after the check's deadline.
+                async with asyncio.timeout_at(config.deadline):
+                    await limiter.acquire(ip)
+            except TimeoutError:
+                return not_probed(host.name, ip, port, config)
+            try:
+                if sni:
+                    emit("endpoint_start", target)
+                obs = await probe_endpoint(
+                    host.name, ip, port, config, sni=sni, handshake_only=not sni
+                )
+                if obs.throttled:
+                    limiter.pushback(ip)
+            finally:
+                await limiter.release(ip)
+            if not obs.throttled or retries <= 0:
+                return obs
+            retries -= 1  # the next connection waits out the pause the pushback set
+
+    async def one(ip: str, port: int, *, sni: bool) -> EndpointObservation:
+        if reuse is None:
+            obs = await probe(ip, port, sni)
+        else:
+            obs = await reuse.observe(
+                host.name, ip, port, config, sni=sni, probe=lambda: probe(ip, port, sni)
+            )
         if sni:
-            emit("endpoint_done", target, _outcome(obs))
+            emit("endpoint_done", endpoint_target(host.name, ip, port), _outcome(obs))
         return obs
 
     pairs = [(ip, port) for ip in host.addresses for port in plan.ports]

@@ -136,6 +136,7 @@ def _host_report(
         endpoints=observed.endpoints,
         deep=[d for d in deep if d.host == host.name and (d.ip, d.port) in mine],
         deep_skipped=[s for s in skipped if s.host == host.name and (s.ip, s.port) in mine],
+        not_contacted=observed.not_contacted,
     )
 
 

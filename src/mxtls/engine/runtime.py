@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 
 from mxtls.config import CheckConfig
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
+from mxtls.engine.reuse import EndpointReuse
 from mxtls.errors import ConfigError
 from mxtls.net.dns import DnsClient, RunResolver
 from mxtls.net.dnssec import DnssecProbe
@@ -63,6 +64,9 @@ class Runtime:
         dns: the resolver client with the answer cache every check shares.
         dnssec: the DNSSEC validator; it reads the same answers.
         limiter: connection slots per address and in total, with backoff.
+        reuse: endpoint observations shared by the checks (None unless
+            ``config.limits.endpoint_reuse_s`` allows it; see
+            :mod:`mxtls.engine.reuse`).
 
     Raises:
         ConfigError: an unusable setting (CA file, trust anchor, a limit or
@@ -95,7 +99,16 @@ class Runtime:
             per_address=limits.per_address_connections,
             backoff=limits.throttle_backoff,
             backoff_max=limits.throttle_backoff_max,
+            prefix_v4=limits.network_prefix_v4,
+            prefix_v6=limits.network_prefix_v6,
+            gap=limits.connection_gap,
+            rate=limits.connection_rate,
         )
+        self.reuse: EndpointReuse | None = None
+        if limits.endpoint_reuse_s > 0:
+            self.reuse = EndpointReuse(
+                ttl=limits.endpoint_reuse_s, entries=limits.endpoint_cache_entries
+            )
 
     @classmethod
     def coerce(cls, runtime: Runtime | CheckConfig | None) -> Runtime:
@@ -220,9 +233,20 @@ def _validate(config: CheckConfig) -> None:
     for _ip, port in config.nameservers:
         _check_ports((port,))
     limits = config.limits
-    for name in ("per_address_connections", "total_connections", "dns_cache_entries"):
+    for name in (
+        "per_address_connections",
+        "total_connections",
+        "dns_cache_entries",
+        "endpoint_cache_entries",
+    ):
         if getattr(limits, name) < 1:
             raise ConfigError(f"limits.{name} must be at least 1")
+    if not (0 <= limits.network_prefix_v4 <= 32 and 0 <= limits.network_prefix_v6 <= 128):
+        raise ConfigError("network prefixes are 0..32 (IPv4) and 0..128 (IPv6)")
+    if limits.connection_gap < 0 or limits.endpoint_reuse_s < 0 or limits.throttle_retries < 0:
+        raise ConfigError("connection gap, endpoint reuse and retries must not be negative")
+    if limits.connection_rate is not None and not limits.connection_rate > 0:
+        raise ConfigError("the connection rate must be positive")
     if limits.throttle_backoff < 0 or limits.throttle_backoff_max < 0:
         raise ConfigError("throttle backoff must not be negative")
     for step, seconds in dataclasses.asdict(config.timeouts).items():

@@ -32,6 +32,11 @@ Wildcards are not expanded.
 
 Names can be configured to fail (:class:`DnsFault`) so that a checker's
 ``dns.error`` path meets a real SERVFAIL, REFUSED or silence.
+
+A :data:`Synthesizer` (:attr:`DnsServer.synthesizers`) may answer names
+that are computed rather than stored (the synthetic world of
+:mod:`mxtls.lab.synthetic`: millions of domains, no zone data); it is asked
+before the zone, inside the zone it belongs to, and its answers are unsigned.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import cast
 
@@ -68,6 +73,10 @@ TCP_IDLE_TIMEOUT_S = 10.0  # RFC 7766 §6.2.3 suggests seconds, not minutes
 TCP_MAX_QUERIES = 100  # queries answered on one TCP connection before it is closed
 BIND_ATTEMPTS = 10  # tries to find a port free for both UDP and TCP
 MAX_COUNTED_QUESTIONS = 100_000  # distinct questions counted in ``asked`` (memory bound)
+
+
+# (name, type) -> answer RRsets ([] for NODATA), or None: not a computed name.
+Synthesizer = Callable[[dns.name.Name, dns.rdatatype.RdataType], "list[dns.rrset.RRset] | None"]
 
 
 class DnsFault(StrEnum):
@@ -98,6 +107,7 @@ class DnsServer:
         for zone in zones:
             self.add_zone(zone)
         self.faults: dict[dns.name.Name, DnsFault] = dict(faults or {})
+        self.synthesizers: list[Synthesizer] = []
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._tcp_tasks: set[asyncio.Task[None]] = set()
@@ -122,12 +132,13 @@ class DnsServer:
         return self._zones
 
     def _zone_for(self, name: dns.name.Name) -> dns.zone.Zone | None:
-        best: dns.zone.Zone | None = None
-        best_origin = dns.name.root
-        for origin, zone in self._zones.items():
-            if name.is_subdomain(origin) and (best is None or origin.is_subdomain(best_origin)):
-                best, best_origin = zone, origin
-        return best
+        """The served zone whose origin is the longest suffix of ``name`` (one
+        dictionary lookup per label, however many zones are served)."""
+        for depth in range(len(name), 0, -1):
+            zone = self._zones.get(name.split(depth)[1] if depth < len(name) else name)
+            if zone is not None:
+                return zone
+        return None
 
     # -- the pure part -----------------------------------------------------
 
@@ -164,6 +175,14 @@ class DnsServer:
         if dnssec:
             response.want_dnssec(True)
         response.flags |= dns.flags.AA | (query.flags & dns.flags.CD)  # RFC 4035 §3.1.6
+        for synthesize in self.synthesizers:
+            found = synthesize(qname, qtype)
+            if found is not None:
+                if found:
+                    response.answer.extend(found)
+                else:
+                    self._deny(response, zone, qname, dnssec, nxdomain=False)
+                return response
         self._resolve(response, zone, qname, qtype, dnssec)
         return response
 

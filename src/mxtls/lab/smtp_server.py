@@ -66,6 +66,7 @@ class SmtpMode(StrEnum):
     EHLO_VIOLATION = "ehlo_violation"  # answers EHLO with a line that is not an SMTP reply
     SUBMISSION = "submission"  # 587: STARTTLS, AUTH only once TLS is on (RFC 8314 §3.3)
     SUBMISSIONS = "submissions"  # 465: implicit TLS, AUTH inside TLS
+    BUSY_FIRST = "busy_first"  # 421 to the first connection of its group, then healthy
 
 
 _TLS_MODES = frozenset(
@@ -79,6 +80,7 @@ _TLS_MODES = frozenset(
         SmtpMode.STARTTLS_FLAKY,
         SmtpMode.SUBMISSION,
         SmtpMode.SUBMISSIONS,
+        SmtpMode.BUSY_FIRST,
     }
 )
 
@@ -418,6 +420,7 @@ class _Dialogue:
         self.host = behaviour.hostname
         self.commands = 0
         n = conn.server._next_in_group(conn.listener.group)
+        self.busy = self.mode is SmtpMode.BUSY_FIRST and n == 0
         self.starttls_offered = self.mode not in (
             SmtpMode.NO_STARTTLS,
             SmtpMode.EHLO_REJECTED,
@@ -440,7 +443,7 @@ class _Dialogue:
             await conn.start_tls()
         if conn.server.latency:
             await asyncio.sleep(conn.server.latency)
-        if mode is SmtpMode.BANNER_421:
+        if mode is SmtpMode.BANNER_421 or self.busy:
             conn.write(reply(421, f"4.7.0 {self.host} Too many connections, try again later"))
             return
         if mode is SmtpMode.BANNER_554:

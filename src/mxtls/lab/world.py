@@ -64,6 +64,7 @@ from mxtls.lab.scenarios import (
     TlsaSpec,
 )
 from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpMode, SmtpServer
+from mxtls.lab.synthetic import DEFAULT_HOSTS, SYNTH_ZONE, SyntheticWorld
 from mxtls.lab.zones import (
     DNS_HOST,
     ZONE_TTL_S,
@@ -95,6 +96,10 @@ class Lab:
         ipv6: give the host that asks for it an AAAA ``::1`` (if ``::1`` works here).
         lifetime: bound on any SMTP or HTTPS connection, seconds.
         latency: simulated round trip per SMTP exchange, seconds (benchmarks).
+        synthetic: also serve this many synthetic domains ``dN.synth.lab``
+            on a handful of MX hosts (:mod:`mxtls.lab.synthetic`).
+        synthetic_hosts: the synthetic world's MX hosts.
+        synthetic_mail_every: only every such synthetic domain accepts mail.
     """
 
     def __init__(
@@ -105,8 +110,16 @@ class Lab:
         ipv6: bool = True,
         lifetime: float = CONNECTION_LIFETIME_S,
         latency: float = 0.0,
+        synthetic: int = 0,
+        synthetic_hosts: int = DEFAULT_HOSTS,
+        synthetic_mail_every: int = 1,
     ) -> None:
         rows = tuple(SCENARIOS if scenarios is None else scenarios)
+        self.synthetic = (
+            SyntheticWorld(synthetic, synthetic_hosts, synthetic_mail_every) if synthetic else None
+        )
+        if self.synthetic is not None:
+            rows = (*rows, self.synthetic.scenario())
         self._scenarios = {sc.domain: sc for sc in rows}
         if len(self._scenarios) != len(rows):
             raise ValueError("lab scenarios must have distinct domains")
@@ -159,8 +172,8 @@ class Lab:
 
     @property
     def domains(self) -> list[str]:
-        """The lab's domains, in table order."""
-        return list(self._scenarios)
+        """The lab's scenario domains, in table order (the synthetic ones are not listed)."""
+        return [d for d in self._scenarios if self.synthetic is None or d != SYNTH_ZONE]
 
     def scenario(self, domain: str) -> Scenario:
         """The scenario served for ``domain`` (name, description, expected codes).
@@ -345,6 +358,8 @@ class Lab:
             zones = await asyncio.to_thread(self._zones)
             (self._workdir / TRUST_ANCHOR_FILE).write_text(self._signed().trust_anchor())
             self._dns = DnsServer(zones, faults=self._faults())
+            if self.synthetic is not None:
+                self._dns.synthesizers.append(self.synthetic.answer)
             await self._dns.start(DNS_HOST, 0)
         except BaseException:
             await self.aclose()

@@ -39,12 +39,26 @@ class DeepSkip(_Model):
     reason: str
 
 
+class NotContacted(_Model):
+    """An address of a host that the run deliberately did not connect to, and why.
+
+    ``reason`` reads ``"192.0.2.0/24 is on the exclusion list"``: the scan's
+    opt-out list (``mxtls scan --exclude``) covers the host name or address.
+    """
+
+    host: str
+    ip: str
+    reason: str
+
+
 class HostReport(_Model):
     """One host (an MX host, a submission server or a named server) and its endpoints.
 
     ``provider`` names the hosted provider whose public MX naming the host
     follows (Google Workspace …; it controls the host's TLS, certificates and
     DANE); ``ptr`` is the reverse DNS of each address.
+    ``not_contacted`` lists the addresses left alone on purpose (the opt-out
+    list): nothing was tested there.
     """
 
     name: str
@@ -59,6 +73,7 @@ class HostReport(_Model):
     endpoints: list[EndpointObservation] = Field(default_factory=list)
     deep: list[DeepScan] = Field(default_factory=list)
     deep_skipped: list[DeepSkip] = Field(default_factory=list)
+    not_contacted: list[NotContacted] = Field(default_factory=list)
 
 
 class SubmissionReport(_Model):

@@ -18,6 +18,17 @@ probes) takes a slot from it first:
   remembered (``memory`` seconds after its pause ended), so the table holds
   the addresses in use, not every address ever seen.
 
+Three more bounds serve bulk scans (all off by default, as a single check
+needs them not):
+
+* ``prefix_v4``/``prefix_v6``: an "address" is the network of that length
+  around it (:func:`politeness_key`), so a provider whose MX hosts sit in one
+  /24 gets the per-address limit once, not once per host;
+* ``gap``: at least this many seconds between the starts of two connections
+  to one address (network);
+* ``rate``: at most this many new connections per second in the whole
+  runtime (a token bucket of one: starts are spaced ``1/rate`` apart).
+
 A slot is given back only after the connection's socket is closed (one turn
 of the event loop after the caller's close), so the server never sees more
 than the limit, even for a connection that ended with a reset.
@@ -31,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -108,6 +120,24 @@ class _Address:
     resume_at: float = 0.0  # no new connection before this (monotonic)
     forget_at: float = 0.0  # the state may be dropped once idle after this
     pausing: int = 0  # callers holding a slot while they wait out the pause
+    next_start: float = 0.0  # no connection may start before this (``gap``)
+
+
+def politeness_key(ip: str, prefix_v4: int = 32, prefix_v6: int = 128) -> str:
+    """The unit that politeness counts for ``ip``: the address, or its network.
+
+    ``politeness_key("192.0.2.77", 24)`` is ``"192.0.2.0/24"``; with the full
+    prefix (the default) it is the address itself.  A string that is not an
+    address is its own key.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    bits = prefix_v4 if address.version == 4 else prefix_v6
+    if bits >= address.max_prefixlen:
+        return str(address)
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
 class ConnectionLimiter:
@@ -120,6 +150,10 @@ class ConnectionLimiter:
         backoff_max: the longest pause, seconds.
         memory: how long pushback is remembered after its pause, seconds.
         monotonic: the clock pauses are measured on.
+        prefix_v4, prefix_v6: addresses in one network of this length share
+            one set of slots (32 and 128: each address its own).
+        gap: least seconds between connection starts to one address (network).
+        rate: most new connections per second in total (None: no cap).
     """
 
     def __init__(
@@ -131,9 +165,17 @@ class ConnectionLimiter:
         backoff_max: float = BACKOFF_MAX_S,
         memory: float = MEMORY_S,
         monotonic: Monotonic = time.monotonic,
+        prefix_v4: int = 32,
+        prefix_v6: int = 128,
+        gap: float = 0.0,
+        rate: float | None = None,
     ) -> None:
         if total < 1 or per_address < 1:
             raise ValueError("connection limits must be at least 1")
+        if not (0 <= prefix_v4 <= 32 and 0 <= prefix_v6 <= 128):
+            raise ValueError("network prefixes are 0..32 (IPv4) and 0..128 (IPv6)")
+        if gap < 0 or (rate is not None and not rate > 0):
+            raise ValueError("the gap must not be negative and the rate must be positive")
         self.per_address = per_address
         self._total = _Pool(total)
         self._backoff = backoff
@@ -142,6 +184,17 @@ class ConnectionLimiter:
         self._clock = monotonic
         self._addresses: dict[str, _Address] = {}
         self._sweep_at = SWEEP_MIN_ENTRIES
+        self._prefixes = (prefix_v4, prefix_v6)
+        self._gap = gap
+        self._interval = 1.0 / rate if rate is not None else 0.0
+        self._next_any = 0.0  # no connection anywhere may start before this (``rate``)
+        self.started = 0  # connections started so far
+
+    def key(self, ip: str) -> str:
+        """The address or network whose slots a connection to ``ip`` takes."""
+        if self._prefixes == (32, 128):
+            return ip
+        return politeness_key(ip, *self._prefixes)
 
     # -- taking and giving back slots -----------------------------------------------
 
@@ -165,20 +218,40 @@ class ConnectionLimiter:
 
     async def acquire(self, ip: str) -> None:
         """Take a slot for ``ip`` (see :meth:`connection`); pair it with :meth:`release`."""
-        state = self._state(ip)
+        key = self.key(ip)
+        state = self._state(key)
         await state.pool.acquire()
         try:
             state.pausing += 1
             try:
                 while (pause := state.resume_at - self._clock()) > 0:
                     await asyncio.sleep(pause)
+                if self._gap:
+                    now = self._clock()
+                    start = max(now, state.next_start)
+                    state.next_start = start + self._gap
+                    if start > now:
+                        await asyncio.sleep(start - now)
             finally:
                 state.pausing -= 1
             await self._total.acquire()
         except BaseException:
             state.pool.release()
-            self._maybe_forget(ip, state)
+            self._maybe_forget(key, state)
             raise
+        if self._interval:
+            now = self._clock()
+            start = max(now, self._next_any)
+            self._next_any = start + self._interval
+            if start > now:
+                try:
+                    await asyncio.sleep(start - now)
+                except BaseException:
+                    self._total.release()
+                    state.pool.release()
+                    self._maybe_forget(key, state)
+                    raise
+        self.started += 1
 
     async def release(self, ip: str) -> None:
         """Give back a slot taken with :meth:`acquire`.
@@ -191,10 +264,11 @@ class ConnectionLimiter:
             await asyncio.sleep(0)
         finally:
             self._total.release()
-            state = self._addresses.get(ip)
+            key = self.key(ip)
+            state = self._addresses.get(key)
             if state is not None:
                 state.pool.release()
-                self._maybe_forget(ip, state)
+                self._maybe_forget(key, state)
 
     # -- pushback -------------------------------------------------------------------
 
@@ -204,7 +278,7 @@ class ConnectionLimiter:
         Reports from connections of one burst (made before the pause began)
         count once; each later one doubles the pause.
         """
-        state = self._state(ip)
+        state = self._state(self.key(ip))
         now = self._clock()
         if now >= state.resume_at:
             state.strikes += 1
@@ -215,14 +289,14 @@ class ConnectionLimiter:
 
     def paused_for(self, ip: str) -> float:
         """Seconds a new connection to ``ip`` would wait for its pause (0: none)."""
-        state = self._addresses.get(ip)
+        state = self._addresses.get(self.key(ip))
         return max(0.0, state.resume_at - self._clock()) if state is not None else 0.0
 
     # -- introspection ---------------------------------------------------------------
 
     def open_to(self, ip: str) -> int:
         """Connections to ``ip`` holding a slot now."""
-        state = self._addresses.get(ip)
+        state = self._addresses.get(self.key(ip))
         return state.pool.active if state is not None else 0
 
     @property
@@ -232,26 +306,31 @@ class ConnectionLimiter:
 
     # -- the table ------------------------------------------------------------------
 
-    def _state(self, ip: str) -> _Address:
-        state = self._addresses.get(ip)
+    def _state(self, key: str) -> _Address:
+        state = self._addresses.get(key)
         if state is None:
             if len(self._addresses) >= self._sweep_at:
                 self._sweep()
-            state = self._addresses[ip] = _Address(_Pool(self.per_address))
+            state = self._addresses[key] = _Address(_Pool(self.per_address))
         return state
 
-    def _maybe_forget(self, ip: str, state: _Address) -> None:
-        if state.pool.idle and not state.pausing and self._clock() >= state.forget_at:
-            if self._addresses.get(ip) is state:
-                del self._addresses[ip]
+    def _maybe_forget(self, key: str, state: _Address) -> None:
+        now = self._clock()
+        if state.pool.idle and not state.pausing and now >= max(state.forget_at, state.next_start):
+            if self._addresses.get(key) is state:
+                del self._addresses[key]
 
     def _sweep(self) -> None:
         """Drop every idle entry whose pushback is forgotten (amortised: the
         next sweep waits until the table has doubled)."""
         now = self._clock()
-        for ip, state in list(self._addresses.items()):
-            if state.pool.idle and not state.pausing and now >= state.forget_at:
-                del self._addresses[ip]
+        for key, state in list(self._addresses.items()):
+            if (
+                state.pool.idle
+                and not state.pausing
+                and now >= max(state.forget_at, state.next_start)
+            ):
+                del self._addresses[key]
         self._sweep_at = max(SWEEP_MIN_ENTRIES, 2 * len(self._addresses))
 
 
