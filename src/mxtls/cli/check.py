@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mxtls.cli.options import build_config, parse_port_map, parse_ports, run_options
+from mxtls.cli.options import config_from_options, parse_ports, run_options
 from mxtls.cli.output import check_writable, chosen_format, deliver, output_options
-from mxtls.config import MX_PORTS
 from mxtls.errors import MxtlsError
 from mxtls.models.severity import Severity
 
@@ -227,21 +226,7 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
     """
     try:
         ports = parse_ports(opts["ports"]) if opts["ports"] else None
-        config = build_config(
-            nameservers=opts["nameservers"],
-            ca_file=opts["ca_file"],
-            ports=ports or MX_PORTS,
-            port_map=parse_port_map(opts["port_maps"]),
-            timeout=opts["timeout"],
-            ehlo_name=opts["ehlo_name"],
-            warn_days=opts["warn_days"],
-            max_conns=opts["max_conns"],
-            only4=opts["only4"],
-            only6=opts["only6"],
-            deep=deep,
-            dnssec_validate=opts["dnssec_validate"],
-            trust_anchor=opts["trust_anchor"],
-        )
+        config = config_from_options(opts, deep=deep)
         credentials = _credentials(opts)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mxtls.cli.options import build_config, parse_port_map, parse_ports, run_options
+from mxtls.cli.options import config_from_options, run_options
 from mxtls.config import Limits
 from mxtls.errors import ConfigError, MxtlsError
 
@@ -219,21 +219,7 @@ def _build_job(opts: dict[str, Any]) -> ScanJob:
     from mxtls.bulk.job import OutputSpec, ScanJob, prepare_output
 
     try:
-        config = build_config(
-            nameservers=opts["nameservers"],
-            ca_file=opts["ca_file"],
-            ports=parse_ports(opts["ports"]),
-            port_map=parse_port_map(opts["port_maps"]),
-            timeout=opts["timeout"],
-            ehlo_name=opts["ehlo_name"],
-            warn_days=opts["warn_days"],
-            max_conns=opts["max_conns"],
-            only4=opts["only4"],
-            only6=opts["only6"],
-            deep=False,
-            dnssec_validate=opts["dnssec_validate"],
-            trust_anchor=opts["trust_anchor"],
-        )
+        config = config_from_options(opts)
         v4, v6 = _parse_prefixes(opts["network_prefix"])
         concurrency = opts["concurrency"]
         config = replace(
@@ -330,10 +316,3 @@ def _new_seen() -> Any:
     from mxtls.bulk.seen import DigestSet
 
     return DigestSet()
-
-
-# A bulk scan probes the relay path, port 25, unless told otherwise: three ports
-# on every provider's MX for every domain is load no study needs.
-for _param in scan.params:
-    if _param.name == "ports":
-        _param.default = "25"
