@@ -20,7 +20,7 @@ from mxtls.errors import ConfigError
 from mxtls.net.guard import ALLOW_ALL, AddressPolicy
 
 if TYPE_CHECKING:  # the SASL module loads scramp: not at start-up (``mxtls --help``)
-    from mxtls.engine.exclude import Exclusions
+    from mxtls.exclusions import Exclusions
     from mxtls.protocol.sasl import Credentials
 
 SUBMISSION_PORTS = frozenset({465, 587})  # RFC 8314, RFC 6409: where users authenticate

@@ -9,8 +9,9 @@ import pytest
 from mxtls.bulk import seen as seen_module
 from mxtls.bulk.input import MAX_LINE_CHARS, DomainReader
 from mxtls.bulk.seen import DigestSet
-from mxtls.engine.exclude import Exclusions
+from mxtls.engine.exclude import parse_exclusions
 from mxtls.errors import ConfigError
+from mxtls.exclusions import Exclusions
 
 
 def read(text: str, exclude: Exclusions | None = None) -> tuple[list[str], DomainReader]:
@@ -56,14 +57,14 @@ def test_a_line_without_end_is_read_in_bounded_pieces() -> None:
 
 
 def test_excluded_domains_are_dropped_with_their_subdomains() -> None:
-    exclude = Exclusions.parse(["optout.example  # asked us", "192.0.2.0/24"])
+    exclude = parse_exclusions(["optout.example  # asked us", "192.0.2.0/24"])
     names, reader = read("a.optout.example\noptout.example\nkept.example\n", exclude)
     assert names == ["kept.example"]
     assert reader.counts.excluded == 2
 
 
 def test_exclusion_list_parses_names_addresses_and_ranges() -> None:
-    exclude = Exclusions.parse(["# opt-outs", "Bücher.example", "192.0.2.7", "2001:db8::/32", ""])
+    exclude = parse_exclusions(["# opt-outs", "Bücher.example", "192.0.2.7", "2001:db8::/32", ""])
     assert exclude.host("mx1.xn--bcher-kva.example") is not None
     assert exclude.host("xn--bcher-kva.example.org") is None
     assert exclude.address("192.0.2.7") is not None
@@ -71,7 +72,7 @@ def test_exclusion_list_parses_names_addresses_and_ranges() -> None:
     assert exclude.address("2001:db8:1::25") is not None
     assert exclude.address("2001:db9::25") is None
     with pytest.raises(ConfigError, match="line 2"):
-        Exclusions.parse(["ok.example", "not an entry"])
+        parse_exclusions(["ok.example", "not an entry"])
 
 
 def test_digest_set_survives_merges(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,8 +35,9 @@ from mxtls.bulk.job import SUFFIXES, ScanJob, open_input, open_sink
 from mxtls.bulk.scan import ScanProgress, scan_domains
 from mxtls.bulk.seen import DigestSet
 from mxtls.bulk.shard import pack_shards, plan_domains
+from mxtls.bulk.sink import document_line
 from mxtls.bulk.summary import ScanSummary
-from mxtls.bulk.writers import PartWriter, document_line, next_part_number
+from mxtls.bulk.writers import PartWriter, next_part_number
 from mxtls.engine.runtime import Runtime
 from mxtls.errors import ConfigError
 from mxtls.models.report import Report

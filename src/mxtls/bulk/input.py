@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from mxtls.bulk.seen import DigestSet
-from mxtls.engine.exclude import Exclusions
 from mxtls.engine.plan import normalize_domain
 from mxtls.errors import InvalidDomain
+from mxtls.exclusions import Exclusions
 
 MAX_LINE_CHARS = 1024  # a domain is at most 253 characters; comments get some room
 MAX_REPORTED_INVALID = 20  # invalid lines named on stderr; the rest are counted

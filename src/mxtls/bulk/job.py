@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TextIO
 
 from mxtls.bulk.seen import DigestSet
+from mxtls.bulk.sink import Sink
 from mxtls.bulk.writers import (
     CsvSink,
     DirectorySink,
     JsonlSink,
-    Sink,
     clean_stale_parts,
     csv_domains,
     directory_domains,

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mxtls.bulk.writers import Sink, document_line
+from mxtls.bulk.sink import Sink, document_line
 from mxtls.models.report import Report
 
 ROW_GROUP = 500  # rows buffered before they are written

@@ -34,8 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mxtls.bulk.sink import Sink, document_line
 from mxtls.models.report import Report
-from mxtls.render.json import render_json
 
 if TYPE_CHECKING:  # pyarrow is imported only when a Parquet part is written
     from mxtls.bulk.parquet import ParquetRows
@@ -43,26 +43,6 @@ if TYPE_CHECKING:  # pyarrow is imported only when a Parquet part is written
 PART_SIZE = 1000  # domains per part file
 PART_NAME = re.compile(r"^part-(\d{5,})\.(jsonl|parquet)$")
 _DOMAIN_FIELD = '"domain":"'
-
-
-class Sink:
-    """Receives each finished report; ``close`` makes everything written durable."""
-
-    def write(self, report: Report) -> None:
-        """Take one report (called once per domain, as each finishes)."""
-        raise NotImplementedError
-
-    def write_document(self, line: str) -> None:
-        """Take one report as its JSON document (as a Dask worker sends it)."""
-        self.write(Report.model_validate_json(line))
-
-    def close(self) -> None:
-        """Finish (flush, rename the last part, write a footer)."""
-
-
-def document_line(report: Report) -> str:
-    """The report as ``check --json`` prints it, on one line (no newline)."""
-    return render_json(report, indent=None)
 
 
 def domain_of_line(line: str) -> str | None:

@@ -237,11 +237,11 @@ def _build_job(opts: dict[str, Any]) -> ScanJob:
             ),
         )
         if opts["exclude_path"] is not None:
-            from mxtls.engine.exclude import Exclusions
+            from mxtls.engine.exclude import parse_exclusions
 
             path: Path = opts["exclude_path"]
             with path.open(encoding="utf-8", errors="replace") as handle:
-                config = replace(config, exclude=Exclusions.parse(handle, source=str(path)))
+                config = replace(config, exclude=parse_exclusions(handle, source=str(path)))
         if opts["dask"]:
             from mxtls.bulk.cluster import parse_address
 

@@ -5,6 +5,9 @@ DNSSEC/DANE survey at stats.dnssec-tools.org does; so do the research scans of
 TLDs).  ``mxtls scan --exclude FILE`` reads such a list; the engine consults
 it twice, as the bulk scanner promises:
 
+The list itself is a value, :class:`mxtls.exclusions.Exclusions` (it lives in
+the frozen configuration); this module reads it and applies it.
+
 * before a domain is checked at all (:meth:`Exclusions.domain`): an excluded
   domain gets no lookup and no connection;
 * after MX resolution, before any connection (:meth:`Exclusions.host` and
@@ -23,97 +26,43 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
-from mxtls.errors import ConfigError
+from mxtls.engine.plan import normalize_domain
+from mxtls.errors import ConfigError, InvalidDomain
+from mxtls.exclusions import Exclusions, Network
 from mxtls.models.observations import MxHost
 from mxtls.models.report import NotContacted
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_ENTRY_CHARS = 255  # a domain name's longest presentation form (RFC 1035 §3.1)
 
 
-@dataclass(frozen=True, slots=True)
-class Exclusions:
-    """Names and networks never contacted (immutable; hashable; picklable).
+def parse_exclusions(lines: Iterable[str], *, source: str = "exclude list") -> Exclusions:
+    """Read an opt-out list (see the module docstring).
 
-    Attributes:
-        names: A-label names, lower case, without the trailing dot; each
-            covers itself and every name under it.
-        networks: address ranges (a single address is a /32 or /128).
+    Raises:
+        ConfigError: a line is neither a name, an address nor a range
+            (the message names the line).
     """
-
-    names: frozenset[str] = field(default_factory=frozenset)
-    networks: tuple[Network, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.names or self.networks)
-
-    @classmethod
-    def parse(cls, lines: Iterable[str], *, source: str = "exclude list") -> Exclusions:
-        """Read an opt-out list (see the module docstring).
-
-        Raises:
-            ConfigError: a line is neither a name, an address nor a range
-                (the message names the line).
-        """
-        from mxtls.engine.plan import normalize_domain
-        from mxtls.errors import InvalidDomain
-
-        names: set[str] = set()
-        networks: list[Network] = []
-        for number, raw in enumerate(lines, 1):
-            text = raw.split("#", 1)[0].strip()
-            if not text:
-                continue
-            if len(text) > MAX_ENTRY_CHARS:
-                raise ConfigError(f"{source}, line {number}: entry too long")
-            try:
-                networks.append(ipaddress.ip_network(text, strict=False))
-                continue
-            except ValueError:
-                pass
-            try:
-                names.add(normalize_domain(text))
-            except InvalidDomain as exc:
-                raise ConfigError(
-                    f"{source}, line {number}: not a name, address or range: {text!r} ({exc})"
-                ) from None
-        return cls(names=frozenset(names), networks=tuple(networks))
-
-    def name(self, name: str) -> str | None:
-        """The listed entry covering ``name`` (itself or a parent), or None."""
-        if not self.names:
-            return None
-        labels = name.rstrip(".").lower().split(".")
-        for i in range(len(labels)):
-            candidate = ".".join(labels[i:])
-            if candidate in self.names:
-                return candidate
-        return None
-
-    def domain(self, domain: str) -> str | None:
-        """Why ``domain`` must not be checked (a reason), or None."""
-        entry = self.name(domain)
-        return f"{entry} is on the exclusion list" if entry is not None else None
-
-    def host(self, host: str) -> str | None:
-        """Why the MX host ``host`` must not be contacted, or None."""
-        entry = self.name(host)
-        return f"{entry} is on the exclusion list" if entry is not None else None
-
-    def address(self, ip: str) -> str | None:
-        """Why ``ip`` must not be contacted, or None (not an address: None)."""
-        if not self.networks:
-            return None
+    names: set[str] = set()
+    networks: list[Network] = []
+    for number, raw in enumerate(lines, 1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if len(text) > MAX_ENTRY_CHARS:
+            raise ConfigError(f"{source}, line {number}: entry too long")
         try:
-            address = ipaddress.ip_address(ip)
+            networks.append(ipaddress.ip_network(text, strict=False))
+            continue
         except ValueError:
-            return None
-        for network in self.networks:
-            if address.version == network.version and address in network:
-                return f"{network} is on the exclusion list"
-        return None
+            pass
+        try:
+            names.add(normalize_domain(text))
+        except InvalidDomain as exc:
+            raise ConfigError(
+                f"{source}, line {number}: not a name, address or range: {text!r} ({exc})"
+            ) from None
+    return Exclusions(names=frozenset(names), networks=tuple(networks))
 
 
 def split_excluded(host: MxHost, exclude: Exclusions | None) -> tuple[MxHost, list[NotContacted]]:
