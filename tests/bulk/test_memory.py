@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from mxtls.cli.demo import lab_flags
+from mxtls.lab.synthetic import SyntheticWorld
 from mxtls.lab.world import Lab
 from tests.bulk.conftest import write_list
 from tests.conftest import LAB_STEP_TIMEOUT_S, RunningLab
@@ -32,7 +33,7 @@ GROWTH_LIMIT_KIB = 16 * 1024  # allocator noise; 18,000 kept reports would cost 
 
 @pytest.fixture(scope="module")
 def mostly_null_lab() -> Iterator[Lab]:
-    runner = RunningLab(scenarios=[], synthetic=LARGE, synthetic_mail_every=10)
+    runner = RunningLab(scenarios=[], synthetic=SyntheticWorld(LARGE, mail_every=10))
     world = runner.start()
     try:
         yield world

@@ -64,7 +64,7 @@ from mxtls.lab.scenarios import (
     TlsaSpec,
 )
 from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpMode, SmtpServer
-from mxtls.lab.synthetic import DEFAULT_HOSTS, SYNTH_ZONE, SyntheticWorld
+from mxtls.lab.synthetic import SYNTH_ZONE, SyntheticWorld
 from mxtls.lab.zones import (
     DNS_HOST,
     ZONE_TTL_S,
@@ -96,10 +96,8 @@ class Lab:
         ipv6: give the host that asks for it an AAAA ``::1`` (if ``::1`` works here).
         lifetime: bound on any SMTP or HTTPS connection, seconds.
         latency: simulated round trip per SMTP exchange, seconds (benchmarks).
-        synthetic: also serve this many synthetic domains ``dN.synth.lab``
-            on a handful of MX hosts (:mod:`mxtls.lab.synthetic`).
-        synthetic_hosts: the synthetic world's MX hosts.
-        synthetic_mail_every: only every such synthetic domain accepts mail.
+        synthetic: also serve this many synthetic domains ``dN.synth.lab`` on a
+            handful of MX hosts, or this world (:mod:`mxtls.lab.synthetic`).
     """
 
     def __init__(
@@ -110,14 +108,11 @@ class Lab:
         ipv6: bool = True,
         lifetime: float = CONNECTION_LIFETIME_S,
         latency: float = 0.0,
-        synthetic: int = 0,
-        synthetic_hosts: int = DEFAULT_HOSTS,
-        synthetic_mail_every: int = 1,
+        synthetic: int | SyntheticWorld = 0,
     ) -> None:
         rows = tuple(SCENARIOS if scenarios is None else scenarios)
-        self.synthetic = (
-            SyntheticWorld(synthetic, synthetic_hosts, synthetic_mail_every) if synthetic else None
-        )
+        world = SyntheticWorld(synthetic) if isinstance(synthetic, int) and synthetic else synthetic
+        self.synthetic = world if isinstance(world, SyntheticWorld) else None
         if self.synthetic is not None:
             rows = (*rows, self.synthetic.scenario())
         self._scenarios = {sc.domain: sc for sc in rows}
