@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mxtls.protocol.sasl import Credentials
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+T = TypeVar("T")
 
 CHECK_EPILOG = """\b
 Examples:
@@ -263,7 +264,7 @@ def _check(name: str | list[str], opts: dict[str, Any], *, deep: bool, host_mode
         runtime = Runtime(config)  # reads the trust store: before the loop, too
         return _with_progress(runner, what, runtime, stderr, label)
 
-    return _run_guarded(run)
+    return run_guarded(run)
 
 
 def exit_status(report: Report, fail_on: Severity) -> int:
@@ -306,7 +307,7 @@ def _tty() -> bool:
         return False
 
 
-def _run_guarded(fn: Callable[[], Report]) -> Report:
+def run_guarded(fn: Callable[[], T]) -> T:
     """Run ``fn``; caller mistakes exit 2, anything unexpected exits 3 (one line)."""
     try:
         result = fn()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import traceback
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from mxtls.cli.check import run_guarded
 from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, run_options
 from mxtls.config import PING_MAX_SESSIONS, PING_MIN_INTERVAL_S
 from mxtls.errors import MxtlsError
@@ -112,8 +112,8 @@ def ping(
     def show(sample: PingSample) -> None:
         (err if as_json else out).print(sample_line(sample))
 
-    try:
-        report = asyncio.run(
+    report = run_guarded(
+        lambda: asyncio.run(
             ping_host(
                 host,
                 port,
@@ -124,16 +124,7 @@ def ping(
                 on_sample=show,
             )
         )
-    except MxtlsError as exc:
-        click.echo(f"mxtls: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        click.echo("mxtls: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # boundary: a bug must not become a traceback wall
-        click.echo(f"mxtls: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo(traceback.format_exc(limit=6), err=True)
-        sys.exit(EXIT_INTERNAL)
+    )
     if as_json:
         click.echo(report.model_dump_json(by_alias=True, indent=2))
     else:

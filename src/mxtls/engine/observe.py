@@ -281,19 +281,11 @@ async def _observe_submission(
 ) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
     """The RFC 6186 SRV lookups, then every host and port they name, probed as submission."""
     answers, targets = await lookup_submission(domain, check.resolver)
-    async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(
-                _observe_planned_host(
-                    check,
-                    Target(
-                        sub.host, sub.plan, replace(check.config, implicit_ports=sub.implicit_ports)
-                    ),
-                )
-            )
-            for sub in plan_submission(targets)
-        ]
-    return answers, targets, [t.result() for t in tasks]
+    planned = [
+        Target(sub.host, sub.plan, replace(check.config, implicit_ports=sub.implicit_ports))
+        for sub in plan_submission(targets)
+    ]
+    return answers, targets, await _observe_all(check, planned)
 
 
 async def _observe_mailbox(
@@ -301,25 +293,21 @@ async def _observe_mailbox(
 ) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
     """The IMAP/POP3 SRV lookups, then every host and port they name, in their protocols."""
     answers, targets = await lookup_mailbox(domain, check.resolver)
+    planned = [
+        Target(
+            box.host,
+            box.plan,
+            replace(check.config, implicit_ports=box.implicit_ports, port_protocols=box.protocols),
+        )
+        for box in plan_mailbox(targets)
+    ]
+    return answers, targets, await _observe_all(check, planned)
+
+
+async def _observe_all(check: Check, planned: list[Target]) -> list[HostObservation]:
     async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(
-                _observe_planned_host(
-                    check,
-                    Target(
-                        box.host,
-                        box.plan,
-                        replace(
-                            check.config,
-                            implicit_ports=box.implicit_ports,
-                            port_protocols=box.protocols,
-                        ),
-                    ),
-                )
-            )
-            for box in plan_mailbox(targets)
-        ]
-    return answers, targets, [t.result() for t in tasks]
+        tasks = [group.create_task(_observe_planned_host(check, t)) for t in planned]
+    return [t.result() for t in tasks]
 
 
 def _deep_config(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TypeVar
 
 from mxtls.checks.grade import grade_report
 from mxtls.checks.judge import RunObservations
@@ -18,7 +19,7 @@ from mxtls.engine.observe import HostObservation, Observed
 from mxtls.engine.runtime import Check
 from mxtls.models.deep import DeepScan
 from mxtls.models.findings import Finding, Severity
-from mxtls.models.observations import EndpointObservation
+from mxtls.models.observations import DnsAnswer, EndpointObservation, SrvTarget
 from mxtls.models.report import (
     DeepSkip,
     HostReport,
@@ -69,23 +70,21 @@ def build_report(
         mx=observed.mx,
         null_mx=observed.null_mx,
         hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.hosts],
-        submission=(
-            SubmissionReport(
-                srv=observed.submission_srv,
-                targets=observed.submission_targets,
-                hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.submission],
-            )
-            if observed.submission_srv is not None
-            else None
+        submission=_srv_report(
+            SubmissionReport,
+            observed.submission_srv,
+            observed.submission_targets,
+            observed.submission,
+            deep,
+            observed.deep_skipped,
         ),
-        mailbox=(
-            MailboxReport(
-                srv=observed.mailbox_srv,
-                targets=observed.mailbox_targets,
-                hosts=[_host_report(h, deep, observed.deep_skipped) for h in observed.mailbox],
-            )
-            if observed.mailbox_srv is not None
-            else None
+        mailbox=_srv_report(
+            MailboxReport,
+            observed.mailbox_srv,
+            observed.mailbox_targets,
+            observed.mailbox,
+            deep,
+            observed.deep_skipped,
         ),
         mta_sts=observed.mta_sts,
         tls_rpt=observed.tls_rpt,
@@ -115,6 +114,23 @@ def build_report(
         ],
     )
     return report.model_copy(update={"grade": grade_report(report)})
+
+
+S = TypeVar("S", bound=SubmissionReport)
+
+
+def _srv_report(
+    kind: type[S],
+    srv: list[DnsAnswer] | None,
+    targets: list[SrvTarget],
+    hosts: Sequence[HostObservation],
+    deep: Sequence[DeepScan],
+    skipped: Sequence[DeepSkip],
+) -> S | None:
+    """An RFC 6186 section (submission, mailbox): the SRV answers, targets and hosts probed."""
+    if srv is None:
+        return None  # not looked up (a server check, a null MX)
+    return kind(srv=srv, targets=targets, hosts=[_host_report(h, deep, skipped) for h in hosts])
 
 
 def _host_report(

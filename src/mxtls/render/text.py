@@ -24,7 +24,7 @@ from rich.text import Text
 from mxtls.checks.explain import hint
 from mxtls.checks.providers import provider_hint, recognise
 from mxtls.models.findings import Finding, Severity
-from mxtls.models.report import Report
+from mxtls.models.report import Report, SubmissionReport
 from mxtls.render.hosts import expiry_styles, render_host, transcript
 from mxtls.render.layout import hanging, wrap
 
@@ -215,30 +215,10 @@ def submission_lines(
     sub = report.submission
     if sub is None:
         return []
-    title = Text("Submission", style="bold")
-    title.append("  for mail clients, as RFC 6186 SRV records name it", style="dim")
-    out = [Text(""), *wrap(console, title, width)]
-    if not sub.targets:
-        names = f"_submissions._tcp.{report.domain}, _submission._tcp.{report.domain}"
-        out += wrap(console, f"no SRV record ({names})", width, indent=2)
-    for t in sub.targets:
-        label = f"_{t.service}._tcp"
-        what = "not offered (target '.')" if t.target == "." else f"{t.target}:{t.port}"
-        tls = "implicit TLS" if t.service == "submissions" else "STARTTLS"
-        body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
-        out += hanging(console, label, body, width, indent=2, column=21)
-    for host in sub.hosts:
-        out.append(Text(""))
-        out += render_host(
-            console,
-            host,
-            width,
-            report.checked_at,
-            title="host",
-            verbose=options.verbose,
-            expiry=expiry_styles(report.findings),
-        )
-    return out
+    names = f"_submissions._tcp.{report.domain}, _submission._tcp.{report.domain}"
+    empty = f"no SRV record ({names})"
+    title = ("Submission", "  for mail clients, as RFC 6186 SRV records name it")
+    return _srv_section(console, report, sub, title, empty, width, options)
 
 
 def mailbox_lines(console: Console, report: Report, width: int, options: TextOptions) -> list[Text]:
@@ -246,15 +226,33 @@ def mailbox_lines(console: Console, report: Report, width: int, options: TextOpt
     box = report.mailbox
     if box is None or not box.targets:
         return []
-    title = Text("Mailbox access", style="bold")
-    title.append("  IMAP and POP3, as RFC 6186 SRV records name them", style="dim")
-    out = [Text(""), *wrap(console, title, width)]
-    for t in box.targets:
+    title = ("Mailbox access", "  IMAP and POP3, as RFC 6186 SRV records name them")
+    return _srv_section(console, report, box, title, "", width, options)
+
+
+_IMPLICIT_SERVICES = frozenset({"submissions", "imaps", "pop3s"})  # RFC 8314 §5.1
+
+
+def _srv_section(
+    console: Console,
+    report: Report,
+    section: SubmissionReport,
+    title: tuple[str, str],
+    empty: str,
+    width: int,
+    options: TextOptions,
+) -> list[Text]:
+    heading = Text(title[0], style="bold")
+    heading.append(title[1], style="dim")
+    out = [Text(""), *wrap(console, heading, width)]
+    if not section.targets and empty:
+        out += wrap(console, empty, width, indent=2)
+    for t in section.targets:
         what = "not offered (target '.')" if t.target == "." else f"{t.target}:{t.port}"
-        tls = "implicit TLS" if t.service in ("imaps", "pop3s") else "STARTTLS"
+        tls = "implicit TLS" if t.service in _IMPLICIT_SERVICES else "STARTTLS"
         body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
         out += hanging(console, f"_{t.service}._tcp", body, width, indent=2, column=21)
-    for host in box.hosts:
+    for host in section.hosts:
         out.append(Text(""))
         out += render_host(
             console,
