@@ -14,13 +14,12 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
-import subprocess
-import sys
 
 import click
 
 import mxtls.cli
 from mxtls.cli.main import COMMANDS, cli
+from tests.fresh import in_fresh_interpreter
 
 # Top-level packages that must not load before a command runs: the engine's
 # libraries and the service layers'.
@@ -46,7 +45,6 @@ HEAVY = (
     "prometheus_client",
     "aiosmtplib",
 )
-SUBPROCESS_TIMEOUT_S = 60
 
 # Runs in a fresh interpreter: each command line in turn through the real entry
 # point, recording which heavy packages appeared after it.
@@ -83,19 +81,11 @@ def test_help_version_and_usage_errors_load_no_heavy_library() -> None:
     # Given every command line that answers without running a check
     lines = _help_lines() + [["check"], ["check", "example.com", "--ports", "x"]]
     # When a fresh interpreter runs them one after another
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(HEAVY), json.dumps(lines)],
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_S,
-        check=False,
-    )
-    marker = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
-    assert marker, proc.stdout[-2000:] + proc.stderr[-2000:]
+    results = in_fresh_interpreter(_PROBE, json.dumps(HEAVY), json.dumps(lines))
     # Then none of them imported a heavy package (each is named with the first
     # command line that pulled it in)
     offenders: dict[str, str] = {}
-    for argv, loaded in json.loads(marker[0][2:]):
+    for argv, loaded in results:
         for package in loaded:
             offenders.setdefault(package, " ".join(argv))
     assert not offenders, f"start-up imported heavy packages: {offenders}"
@@ -144,16 +134,7 @@ NOT_FOR_A_PLAIN_CHECK = ("scramp", "asn1crypto", "dns.dnssec", "httpx._main", "p
 
 def test_a_plain_check_loads_no_library_it_does_not_use() -> None:
     # Given a fresh interpreter that imports the engine and builds a default runtime
-    proc = subprocess.run(
-        [sys.executable, "-c", _ENGINE_PROBE],
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_S,
-        check=False,
-    )
-    marker = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
-    assert marker, proc.stdout[-2000:] + proc.stderr[-2000:]
-    loaded = set(json.loads(marker[0][2:]))
+    loaded = set(in_fresh_interpreter(_ENGINE_PROBE))
     # Then the engine is there, and none of the libraries a plain check does not use
     assert "mxtls.engine.run" in loaded and "httpx" in loaded
     assert sorted(loaded & set(NOT_FOR_A_PLAIN_CHECK)) == []

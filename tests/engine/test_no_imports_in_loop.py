@@ -11,12 +11,10 @@ runs.  Structural, not a timing: ``sys.modules`` before and after.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-SUBPROCESS_TIMEOUT_S = 120
+from tests.fresh import in_fresh_interpreter
 
 # A fresh interpreter: import what the CLI imports before its loop, build the
 # runtime, then run one check and report what the loop imported.
@@ -64,16 +62,7 @@ def test_a_check_imports_nothing_while_its_loop_runs(
 ) -> None:
     # Given a fresh interpreter with the engine imported and a runtime built
     args = {"flags": lab_cli_flags, "domain": domain, "deep": deep, "ports": ports}
-    proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_S,
-        check=False,
-    )
-    marker = [line for line in proc.stdout.splitlines() if line.startswith("@@")]
-    assert marker, proc.stdout[-2000:] + proc.stderr[-2000:]
-    result = json.loads(marker[0][2:])
+    result = in_fresh_interpreter(_PROBE, json.dumps(args))
     # When the check ran, it reached its endpoints over TLS
     assert result["endpoints"] > 0
     # Then its loop imported no module
