@@ -74,14 +74,14 @@ def test_table_is_consistent() -> None:
     assert set(providers_of(["aspmx.l.google.com", "mx.example.com"])) == {"aspmx.l.google.com"}
 
 
-def test_the_terminal_report_points_provider_hosts_to_the_provider() -> None:
-    from mxtls.models.findings import Finding, Severity
-    from mxtls.render.text import _hint
+def test_one_hint_lookup_points_provider_hosts_to_the_provider() -> None:
+    from mxtls.render.hints import hint_for, provider_of
 
-    def finding(target: str) -> Finding:
-        return Finding(code="cert.expired", severity=Severity.ERROR, target=target, message="m")
-
-    google = [finding("alt1.aspmx.l.google.com[192.0.2.1]:25")]
-    assert "Google Workspace operates this server" in (_hint("cert.expired", google) or "")
-    mixed = [*google, finding("mx.example.com[192.0.2.2]:25")]
-    assert "Google" not in (_hint("cert.expired", mixed) or "")
+    google = ["alt1.aspmx.l.google.com[192.0.2.1]:25"]
+    assert "Google Workspace operates this server" in (hint_for("cert.expired", google) or "")
+    assert provider_of(google) is not None
+    mixed = [*google, "mx.example.com[192.0.2.2]:25"]
+    assert "Google" not in (hint_for("cert.expired", mixed) or "")
+    assert provider_of(mixed) is None
+    # the domain's own DNS findings keep the catalog's hint when no provider host is named
+    assert hint_for("mta_sts.missing", ["example.com"]) == hint_for("mta_sts.missing", [])

@@ -159,6 +159,7 @@ def test_auth_over_tls_and_the_secret_appears_nowhere(auth_peer: AuthPeer) -> No
         ["--transcript", "--verbose"],
         ["--format", "html"],
         ["--format", "sarif"],
+        ["--format", "markdown"],
     ):
         proc = mxtls(*base, *fmt, env=env)
         assert proc.returncode in (0, 1), proc.stderr
@@ -172,6 +173,13 @@ def test_auth_over_tls_and_the_secret_appears_nowhere(auth_peer: AuthPeer) -> No
     assert ("auth.plaintext_accepted", "25") in codes
     assert not any(code == "auth.failed" for code, _ in codes)
     assert "AUTH SCRAM-SHA-256 <redacted>" in outputs[2]  # the transcript shows the redaction
+    # the terminal, HTML and Markdown reports say how AUTH went, on both ports
+    accepted = "AUTH over TLS: SCRAM-SHA-256 accepted, 235"
+    proved = "the server proved it knows the password"
+    for text in (outputs[2], outputs[4], outputs[8]):
+        flat = " ".join(text.split())
+        assert accepted in flat and proved in flat
+        assert "AUTH before TLS (throw-away credentials): PLAIN answered 530" in flat
     for text in outputs:
         for secret in _secret_forms():
             assert secret not in text

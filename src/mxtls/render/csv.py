@@ -19,7 +19,7 @@ import io
 from typing import TextIO
 
 from mxtls.models.report import Report
-from mxtls.render.hints import finding_help
+from mxtls.render.hints import hint_for
 
 COLUMNS = ("domain", "code", "severity", "target", "message", "hint", "grade", "checked_at")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +58,7 @@ class FindingsCsvWriter:
         if not report.findings:
             self._row((report.domain, "", "", "", "no findings", "", grade, when))
         for f in report.findings:
-            hint = finding_help(f.code).hint or ""
+            hint = hint_for(f.code, [f.target]) or ""
             self._row(
                 (report.domain, f.code, f.severity.value, f.target, f.message, hint, grade, when)
             )

@@ -1,20 +1,26 @@
 """What a finding code means and what to do about it, for the renderers.
 
-One small function, :func:`finding_help`, is the only place the renderers
-(HTML, Markdown, SARIF, JUnit, CSV) look a code up, so the source of the
-text can change without touching them.  ``summary`` is the code table's
-one-line definition (docs/findings.md); ``hint`` and the full explanation
-(meaning, why it matters, the fix per platform, the standards) come from the
-explanation catalog, :mod:`mxtls.checks.explain`, when it has the code.
+Two small functions are the only places the renderers (terminal, HTML,
+Markdown, SARIF, JUnit, CSV, the web page) look help up, so the source of
+the text can change without touching them.  :func:`finding_help` is about a
+code: ``summary`` is the code table's one-line definition (docs/findings.md);
+``hint`` and the full explanation (meaning, why it matters, the fix per
+platform, the standards) come from the explanation catalog,
+:mod:`mxtls.checks.explain`, when it has the code.  :func:`hint_for` is
+about findings: where one hosted provider (Google Workspace, Microsoft 365
+…, :mod:`mxtls.checks.providers`) runs every host concerned, the hint
+points to the provider's documented setting instead of Postfix advice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from mxtls.checks.codes import CODES
 from mxtls.checks.explain import EXPLANATIONS, Explanation
+from mxtls.checks.providers import Provider, provider_hint, recognise
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +65,27 @@ def finding_help(code: str) -> FindingHelp:
         section=info.section,
         explanation=e,
     )
+
+
+def host_of(target: str) -> str:
+    """The host name of a finding target (``mx.example[192.0.2.1]:25`` -> ``mx.example``)."""
+    return target.partition("[")[0]
+
+
+def provider_of(targets: Iterable[str]) -> Provider | None:
+    """The hosted provider that runs the host of every target, or None (none, or several)."""
+    providers = {recognise(host_of(t)) for t in targets}
+    return providers.pop() if len(providers) == 1 else None
+
+
+def hint_for(code: str, targets: Iterable[str]) -> str | None:
+    """What to do about ``code`` at ``targets`` (one finding's target, or a group's).
+
+    The provider's hint when one hosted provider runs every host concerned
+    (it controls their TLS, certificates and DANE; the owner keeps DNS and
+    policies, with the provider's values), else the catalog's hint.
+    """
+    provider = provider_of(targets)
+    if provider is not None:
+        return provider_hint(code, provider)
+    return finding_help(code).hint

@@ -20,6 +20,7 @@ from mxtls.models.observations import CertificateInfo, EndpointObservation
 from mxtls.models.report import HostReport
 from mxtls.render.deep import render_deep
 from mxtls.render.layout import hanging, wrap
+from mxtls.render.view import auth_lines
 
 MAX_ADDRESS_COLUMN = 42  # a wider address pushes the details under it
 MAX_NAMES_SHOWN = 8  # certificate SANs listed before "+N more (see --json)"
@@ -51,6 +52,8 @@ def render_host(
     head.append(host.name, style="bold")
     if host.cname_target:
         head.append(f" → CNAME {host.cname_target}", style="yellow")
+    if host.provider:
+        head.append(f" ({host.provider})", style="dim")
     addresses = ", ".join(host.addresses) or "no address"
     lines = hanging(console, head, Text(addresses, style="dim"), width)
     if not host.endpoints:
@@ -61,6 +64,8 @@ def render_host(
         lines += hanging(
             console, label, endpoint_summary(ep, verbose), width, indent=2, column=column
         )
+        for line in auth_lines(ep):  # SMTP AUTH as tried (--auth-user): never the secret
+            lines += wrap(console, Text(line), width, indent=column)
     lines += certificates(console, host, width, now, expiry or {})
     for skip in host.deep_skipped:
         lines += wrap(

@@ -21,7 +21,7 @@ from mxtls._version import __version__
 from mxtls.models.findings import Finding, Severity, endpoint_target
 from mxtls.models.observations import EndpointObservation
 from mxtls.models.report import Report
-from mxtls.render.hints import finding_help
+from mxtls.render.hints import hint_for
 from mxtls.render.safe_text import xml_text
 
 # Finding-code prefix -> check area (the name of the test case).
@@ -96,7 +96,7 @@ def _failure_text(findings: Sequence[Finding]) -> str:
     lines = []
     for f in findings:
         lines.append(f"{f.severity.value} {f.code}: {f.message}")
-        hint = finding_help(f.code).hint
+        hint = hint_for(f.code, [f.target])
         if hint:
             lines.append(f"  what to do: {hint}")
     return "\n".join(lines)

@@ -101,6 +101,7 @@ def _finding(f: FindingView) -> list[str]:
 
 def _host(host: HostView) -> list[str]:
     cname = f"; CNAME to {md(host.cname)}" if host.cname else ""
+    cname += f"; operated by {md(host.provider)}" if host.provider else ""
     out = [f"## {md(host.label)}: {md(host.name)}", "", f"Addresses: {md(host.addresses)}{cname}"]
     out.append("")
     if host.endpoints:
@@ -111,6 +112,9 @@ def _host(host: HostView) -> list[str]:
                 f"| {md(e.cert_expiry)} |"
             )
         out.append("")
+        logins = [f"- {md(e.address)}: {md(line)}" for e in host.endpoints for line in e.auth]
+        if logins:
+            out += [*logins, ""]
     for cert in host.certificates:
         out.append(
             f"- Certificate for {md(cert.names)}: valid {cert.not_before} to {cert.not_after}, "

@@ -1,7 +1,10 @@
 """SARIF 2.1.0 for code-scanning dashboards: rules are finding codes, results are findings.
 
 One run of the tool ``mxtls``; each rule is a finding code with its
-one-line definition and help text (what to do), each result a finding.
+one-line definition and help text (what to do), each result a finding.  A
+result on a hosted provider's host (Google Workspace …) carries the
+provider and its hint in ``properties`` (``provider``, ``hint``): there the
+rule's Postfix-minded help does not apply.
 Findings concern mail domains, not files: a result's physical location is
 the domain's name (a named server's host name) as a relative URI, which
 dashboards that accept only repository paths take; its logical location is
@@ -26,7 +29,7 @@ from mxtls._version import __version__
 from mxtls.checks.codes import CODES
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report
-from mxtls.render.hints import finding_help
+from mxtls.render.hints import finding_help, hint_for, provider_of
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -95,8 +98,23 @@ def _result(report: Report, f: Finding, index: int) -> dict[str, Any]:
             }
         ],
         "partialFingerprints": {FINGERPRINT: _fingerprint(report.domain, f)},
-        "properties": {"domain": report.domain, "target": f.target, "severity": f.severity.value},
+        "properties": _properties(report, f),
     }
+
+
+def _properties(report: Report, f: Finding) -> dict[str, Any]:
+    """The finding's domain, target and severity; on a hosted provider's host, the
+    provider and its hint (the rule's help is the catalog's, for every host)."""
+    properties: dict[str, Any] = {
+        "domain": report.domain,
+        "target": f.target,
+        "severity": f.severity.value,
+    }
+    provider = provider_of([f.target])
+    if provider is not None:
+        properties["provider"] = provider.name
+        properties["hint"] = hint_for(f.code, [f.target])
+    return properties
 
 
 def _summary(report: Report) -> dict[str, Any]:

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from mxtls.checks.explain import hint
-from mxtls.checks.providers import provider_hint, recognise
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report, SubmissionReport
+from mxtls.render.hints import hint_for, host_of
 from mxtls.render.hosts import expiry_styles, render_host, transcript
 from mxtls.render.layout import hanging, wrap
 
@@ -272,10 +271,6 @@ def _host_title(report: Report, preference: int, implicit: bool) -> str:
     return "MX (implicit)" if implicit else f"MX {preference}"
 
 
-def _host_of(target: str) -> str:
-    return target.partition("[")[0]
-
-
 def _where(target: str) -> str:
     """``192.0.2.1:25`` from ``mx[192.0.2.1]:25`` (the host is printed once)."""
     host, bracket, rest = target.partition("[")
@@ -319,7 +314,7 @@ def _code_block(
     out = wrap(console, Text(code, style=SEVERITY_STYLE[sev]), width, indent=2)
     merged: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in items:
-        merged[(_host_of(f.target), _message(f))].append(_where(f.target))
+        merged[(host_of(f.target), _message(f))].append(_where(f.target))
     for (host, message), places in merged.items():
         where = Text(host, style="bold")
         endpoints = [p for p in places if p]
@@ -327,20 +322,10 @@ def _code_block(
             where.append("  " + ", ".join(endpoints))
         out += wrap(console, where, width, indent=4)
         out += wrap(console, message, width, indent=6)
-    what = _hint(code, items) if sev is not Severity.INFO else None
+    what = hint_for(code, [f.target for f in items]) if sev is not Severity.INFO else None
     if what:
         out += hanging(console, Text("→", style="green"), Text(what), width, indent=4, column=6)
     return out
-
-
-def _hint(code: str, items: list[Finding]) -> str | None:
-    """The catalog's hint, or the provider's when one hosted provider runs every target."""
-    providers = {recognise(_host_of(f.target)) for f in items}
-    if len(providers) == 1:
-        (provider,) = providers
-        if provider is not None:
-            return provider_hint(code, provider)
-    return hint(code)
 
 
 def _info_summary(console: Console, group: list[Finding], width: int) -> list[Text]:
@@ -349,7 +334,7 @@ def _info_summary(console: Console, group: list[Finding], width: int) -> list[Te
     out = wrap(console, title, width)
     by_code: dict[str, list[str]] = defaultdict(list)
     for f in group:
-        host = _host_of(f.target)
+        host = host_of(f.target)
         if host not in by_code[f.code]:
             by_code[f.code].append(host)
     for code, hosts in by_code.items():

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mxtls._version import __version__
+from mxtls.models.auth import AuthAttempt
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.grade import Grade, GradeReason
 from mxtls.models.observations import CertificateInfo, EndpointObservation
-from mxtls.models.report import HostReport, Report
+from mxtls.models.report import HostReport, Report, SubmissionReport
 from mxtls.models.verdict import SenderVerdict
 from mxtls.monitor.diff import tlsa_matches
-from mxtls.render.hints import finding_help
+from mxtls.render.hints import finding_help, hint_for, provider_of
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 SENDER_LABEL = {
@@ -105,6 +106,7 @@ class EndpointView:
     cert_expiry: str
     time: str
     dane: str = ""  # "match", "no match", or "" (no TLSA records apply)
+    auth: list[str] = field(default_factory=list)  # SMTP AUTH as tried (auth_lines), no secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ class HostView:
     cname: str | None
     endpoints: list[EndpointView]
     certificates: list[CertView]
+    provider: str | None = None  # the hosted provider whose MX naming the host follows
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,7 @@ class FindingView:
     message: str
     summary: str
     hint: str | None
+    provider: str | None = None  # the hosted provider that runs the target's host
 
     @property
     def text(self) -> str:
@@ -215,7 +219,11 @@ def build_view(report: Report) -> ReportView:
         null_mx=report.null_mx,
         senders=[_sender(sv) for sv in report.verdict.senders],
         policies=_policies(report),
-        hosts=[_host(h, report) for h in report.hosts],
+        hosts=[
+            *(_host(h, report) for h in report.hosts),
+            *(_host(h, report, "submission") for h in _srv_hosts(report.submission)),
+            *(_host(h, report, "mailbox") for h in _srv_hosts(report.mailbox)),
+        ],
         findings=findings,
         groups=[g for g in groups if g.findings],
         internal_errors=[line.splitlines()[0] for line in report.internal_errors if line],
@@ -223,15 +231,17 @@ def build_view(report: Report) -> ReportView:
 
 
 def finding_view(f: Finding) -> FindingView:
-    """A finding with the help text of its code."""
+    """A finding with the help text of its code (the provider's, on a provider's host)."""
     help_ = finding_help(f.code)
+    provider = provider_of([f.target])
     return FindingView(
         severity=f.severity.value,
         code=f.code,
         target=f.target,
         message=f.message,
         summary=help_.summary,
-        hint=help_.hint,
+        hint=hint_for(f.code, [f.target]),
+        provider=provider.name if provider is not None else None,
     )
 
 
@@ -324,8 +334,14 @@ def _policies(report: Report) -> list[PolicyLine]:
     return lines
 
 
-def _host(host: HostReport, report: Report) -> HostView:
-    if report.kind != "domain":
+def _srv_hosts(section: SubmissionReport | None) -> list[HostReport]:
+    return section.hosts if section is not None else []
+
+
+def _host(host: HostReport, report: Report, role: str | None = None) -> HostView:
+    if role is not None:
+        label = f"{role} host"
+    elif report.kind != "domain":
         label = "host"
     elif host.implicit:
         label = "implicit MX"
@@ -338,6 +354,7 @@ def _host(host: HostReport, report: Report) -> HostView:
         cname=host.cname_target,
         endpoints=[_endpoint(ep, report) for ep in host.endpoints],
         certificates=_certificates(host, report.checked_at),
+        provider=host.provider,
     )
 
 
@@ -354,6 +371,7 @@ def _endpoint(ep: EndpointObservation, report: Report) -> EndpointView:
     if ep.connect_failure is not None:
         return EndpointView(address(ep), "", f"connect {ep.connect_failure.kind}", "", "", time)
     banner = _banner(ep)
+    auth = auth_lines(ep)
     if ep.tls_mode == "implicit":
         via = "implicit TLS"
     elif ep.starttls_offered is None:
@@ -370,26 +388,77 @@ def _endpoint(ep: EndpointObservation, report: Report) -> EndpointView:
             f"stopped at {ep.stopped_at}: {ep.stop_reason}" if ep.stopped_at else ""
         )
         tls = f"no TLS: {reason}" if reason else "no TLS"
-        return EndpointView(address(ep), via, banner, tls, "", time)
+        return EndpointView(address(ep), via, banner, tls, "", time, auth=auth)
     expiry = _expiry(hs.chain[0].not_after, now)[0] if hs.chain else ""
     match = (
         tlsa_matches(report, ep.host, ep.ip, ep.port, hs.chain[0].spki_sha256) if hs.chain else None
     )
     dane = "" if match is None else ("match" if match else "no match")
     tls = f"{hs.version} {hs.cipher}"
-    return EndpointView(address(ep), via, banner, tls, expiry, time, dane)
+    return EndpointView(address(ep), via, banner, tls, expiry, time, dane, auth)
 
 
 BANNER_SHOWN_CHARS = 80
 
 
 def _banner(ep: EndpointObservation) -> str:
-    """The banner's code and first line, shortened (the JSON keeps it whole)."""
+    """The banner's (or IMAP/POP3 greeting's) first line, shortened (the JSON keeps it whole)."""
+    if ep.greeting is not None:
+        return _shorten(f"{ep.greeting.status} {ep.greeting.text}")
     if ep.banner is None:
-        return "no banner"
+        return "no greeting" if ep.protocol != "smtp" else "no banner"
     first = ep.banner.lines[0] if ep.banner.lines else ""
-    text = f"{ep.banner.code} {first}".strip()
-    return text if len(text) <= BANNER_SHOWN_CHARS else text[: BANNER_SHOWN_CHARS - 1] + "…"
+    return _shorten(f"{ep.banner.code} {first}")
+
+
+def _shorten(text: str, limit: int = BANNER_SHOWN_CHARS) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in text[: 4 * limit]).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_AUTH_OUTCOME = {
+    "accepted": "accepted",
+    "refused": "refused",
+    "not_offered": "no mechanism mxtls speaks is offered",
+    "not_sent": "credentials not sent",
+    "error": "exchange failed",
+}
+
+
+def auth_lines(ep: EndpointObservation) -> list[str]:
+    """SMTP AUTH as tried on ``ep``, one line per attempt (the test before TLS first).
+
+    ``AUTH before TLS (throw-away credentials): PLAIN refused, 530 "…"`` and
+    ``AUTH SCRAM-SHA-256: accepted, 235 "…"; the server proved it knows the
+    password``.  An attempt holds no secret (:class:`~mxtls.models.auth.AuthAttempt`),
+    so nothing here can show one.
+    """
+    out = []
+    if ep.auth_plaintext is not None:
+        out.append("AUTH before TLS (throw-away credentials): " + _attempt(ep.auth_plaintext))
+    if ep.auth is not None:
+        out.append("AUTH over TLS: " + _attempt(ep.auth))
+    return out
+
+
+def _attempt(a: AuthAttempt) -> str:
+    parts = [f"{a.mechanism} " if a.mechanism and a.outcome != "not_offered" else ""]
+    # A probe's refusal is only a reply: whether the server ran the exchange
+    # (auth.plaintext_accepted) is the finding's business, not the line's.
+    probe_reply = a.probe and a.outcome == "refused"
+    parts.append("answered" if probe_reply else _AUTH_OUTCOME.get(a.outcome, a.outcome))
+    if a.reply_code is not None:
+        reply = _shorten(" ".join(a.reply_lines))
+        parts.append(
+            f"{' ' if probe_reply else ', '}{a.reply_code}" + (f' "{reply}"' if reply else "")
+        )
+    if a.outcome == "not_offered":
+        parts.append(f" (offered: {_shorten(' '.join(a.offered)) or 'none'})")
+    elif a.detail and a.outcome in ("not_sent", "error"):
+        parts.append(f": {_shorten(a.detail)}")
+    if a.server_verified:
+        parts.append("; the server proved it knows the password (SCRAM)")
+    return "".join(parts)
 
 
 def _expiry(not_after: datetime, now: datetime) -> tuple[str, bool]:
