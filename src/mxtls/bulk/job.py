@@ -164,6 +164,8 @@ def open_input(source: str) -> Iterator[TextIO]:
         ConfigError: the file cannot be opened.
     """
     if source == "-":
+        if sys.stdin.isatty():  # a person at a prompt, not a pipe: say what is awaited
+            print("mxtls scan: reading domains from standard input (Ctrl-D ends)", file=sys.stderr)
         yield sys.stdin
         return
     try:

@@ -26,7 +26,7 @@ from mxtls.engine.run import check_domain
 from mxtls.engine.runtime import Runtime
 from mxtls.models.report import Report
 
-DOMAIN_BUDGET_STEPS = 30  # a whole check is bounded by this many step timeouts
+BUDGET_MARGIN_S = 10.0  # past the check's own deadline and its last probe: a safety net only
 INPUT_BATCH = 64  # domains read from the input per trip to the reader thread
 
 
@@ -77,7 +77,10 @@ async def scan_domains(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     state = progress if progress is not None else ScanProgress(started=time.monotonic())
-    budget = runtime.config.timeouts.command * DOMAIN_BUDGET_STEPS
+    # A check starts no probe after its own deadline (``timeouts.check_total``)
+    # and each probe is bounded; this budget only catches a bug that hangs.
+    timeouts = runtime.config.timeouts
+    budget = timeouts.check_total + timeouts.endpoint_total + BUDGET_MARGIN_S
     running: dict[asyncio.Task[Report], Domain] = {}
     buffered: list[Domain] = []
 

@@ -381,7 +381,10 @@ async def observe_host(
                     limiter.pushback(ip)
             finally:
                 await limiter.release(ip)
-            if not obs.throttled or retries <= 0:
+            # One more try after the pause, for a server that said 421 once; not
+            # for one whose pushback already doubled the pause (it keeps saying it).
+            escalated = limiter.paused_for(ip) > config.limits.throttle_backoff
+            if not obs.throttled or retries <= 0 or escalated:
                 return obs
             retries -= 1  # the next connection waits out the pause the pushback set
 

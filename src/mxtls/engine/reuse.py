@@ -12,10 +12,13 @@ keyed by exactly those, and every check that names the host gets it; each
 domain's report is still complete and judged on its own.
 
 * Checks that ask at the same time share one probe (in-flight sharing).
-* An observation that records throttling or an internal error, or a probe
-  that never ran (its check's time ran out), is shared with the checks
-  waiting for it but not kept: the next domain that names
-  the host probes again, later, after the limiter's pause.
+* An observation that records an internal error, or a probe that never ran
+  (its check's time ran out), is shared with the checks waiting for it but
+  not kept.  One that records throttling is kept for
+  :data:`THROTTLED_KEEP_S` only: the domains that name the host meanwhile
+  get it (their reports say what was not tested) instead of queueing
+  behind the host's pause and holding the scan's slots; after that, the
+  next domain probes the host again, after the limiter's pause.
 * At most ``Limits.endpoint_cache_entries`` observations are kept (least
   recently used go first), so memory is bounded by that, not by the scan.
 
@@ -33,6 +36,7 @@ from mxtls.models.observations import EndpointObservation
 from mxtls.net.cache import Monotonic, TtlCache
 
 ProbeKey = tuple[str, str, int, bool, Hashable]
+THROTTLED_KEEP_S = 60.0  # a throttled result serves others this long; then the host is tried again
 
 
 def probe_settings(config: CheckConfig) -> Hashable:
@@ -103,8 +107,11 @@ class EndpointReuse:
             ran = True
             self.probes += 1
             obs = await probe()
-            keep = not obs.throttled and obs.internal_error is None and not _never_probed(obs)
-            return obs, self.ttl if keep else 0.0
+            if obs.internal_error is not None or _never_probed(obs):
+                return obs, 0.0
+            if obs.throttled:
+                return obs, min(self.ttl, THROTTLED_KEEP_S)
+            return obs, self.ttl
 
         obs = await self._cache.get(key, compute)
         if not ran:
