@@ -215,41 +215,51 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=2000, help="probes for the probes/s run")
     parser.add_argument("--probe-concurrency", type=int, default=64)
     parser.add_argument("--xargs-domains", type=int, default=200)
+    parser.add_argument(
+        "--parts", default="probes,domains,lab,xargs", help="which measurements to run"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="mxtls-bench-scan-") as tmp:
         workdir = Path(tmp)
         lab = LabProcess(max(args.domains, args.xargs_domains), workdir)
         try:
             config = lab.config()
-            hosts = asyncio.run(resolve_synthetic_hosts(config))
-            rate, errors = asyncio.run(
-                probes_per_second(config, hosts, args.probes, args.probe_concurrency)
-            )
-            print(
-                f"probes/s      {rate:8.1f}   errors {errors}   "
-                f"({args.probes} STARTTLS probes, {args.probe_concurrency} at once; "
-                f"target >= 350, no errors)"
-            )
-            names = lab.listing.read_text().split()[: args.domains]
-            wall, cpu = run_scan(names, lab.flags, workdir)
-            print(
-                f"domains/s     {len(names) / cpu:8.1f}   per client CPU second "
-                f"({len(names)} synthetic domains, {cpu:.1f} CPU s; target >= 75)"
-            )
-            print(f"              {len(names) / wall:8.1f}   per wall second ({wall:.1f} s)")
-            whole, slowest, which = asyncio.run(whole_lab(scan_config(config)))
-            print(
-                f"whole lab     {whole / slowest:8.2f}x  one scan of {len(SCENARIOS)} domains "
-                f"{whole:.2f} s vs slowest alone {slowest:.2f} s ({which}); target <= 1.5"
-            )
-            few = names[: args.xargs_domains]
-            x_wall = run_xargs(few, lab.flags, workdir)
-            s_wall, _ = run_scan(few, lab.flags, workdir)
-            print(
-                f"vs xargs -P8  {x_wall / s_wall:8.1f}x  xargs {x_wall:.1f} s, "
-                f"mxtls scan {s_wall:.1f} s ({len(few)} domains)"
-            )
+            names = lab.listing.read_text().split()
+            if "probes" in parts:
+                hosts = asyncio.run(resolve_synthetic_hosts(config))
+                rate, errors = asyncio.run(
+                    probes_per_second(config, hosts, args.probes, args.probe_concurrency)
+                )
+                print(
+                    f"probes/s      {rate:8.1f}   errors {errors}   "
+                    f"({args.probes} STARTTLS probes, {args.probe_concurrency} at once; "
+                    f"target >= 350, no errors)"
+                )
+            if "domains" in parts:
+                many = names[: args.domains]
+                wall, cpu = run_scan(many, lab.flags, workdir)
+                print(
+                    f"domains/s     {len(many) / cpu:8.1f}   per client CPU second "
+                    f"({len(many)} synthetic domains, {cpu:.1f} CPU s; target >= 75)"
+                )
+                print(f"              {len(many) / wall:8.1f}   per wall second ({wall:.1f} s)")
+            if "lab" in parts:
+                whole, slowest, which = asyncio.run(whole_lab(scan_config(config)))
+                print(
+                    f"whole lab     {whole / slowest:8.2f}x  one scan of {len(SCENARIOS)} "
+                    f"domains {whole:.2f} s vs slowest alone {slowest:.2f} s ({which}); "
+                    "target <= 1.5"
+                )
+            if "xargs" in parts:
+                few = names[: args.xargs_domains]
+                x_wall = run_xargs(few, lab.flags, workdir)
+                s_wall, _ = run_scan(few, lab.flags, workdir)
+                print(
+                    f"vs xargs -P8  {x_wall / s_wall:8.1f}x  xargs {x_wall:.1f} s, "
+                    f"mxtls scan {s_wall:.1f} s ({len(few)} domains)"
+                )
         finally:
             lab.stop()
 
