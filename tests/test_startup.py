@@ -120,7 +120,8 @@ def test_every_command_in_the_cli_package_is_reachable() -> None:
 
 
 # Libraries only some checks need: SCRAM (credentials given), dnspython's signature
-# code (--dnssec-validate), httpx's own command line (never).
+# code (--dnssec-validate); and ones no check needs: httpx and its transport (the
+# monitor's webhooks use them; the policy fetch is mxtls.net.http1 on h11).
 _ENGINE_PROBE = """
 import json, sys
 from mxtls.config import CheckConfig
@@ -129,12 +130,20 @@ from mxtls.engine.runtime import Runtime
 Runtime(CheckConfig())
 print("@@" + json.dumps(sorted(sys.modules)))
 """
-NOT_FOR_A_PLAIN_CHECK = ("scramp", "asn1crypto", "dns.dnssec", "httpx._main", "pygments")
+NOT_FOR_A_PLAIN_CHECK = (
+    "scramp",
+    "asn1crypto",
+    "dns.dnssec",
+    "httpx",
+    "httpcore",
+    "anyio",
+    "pygments",
+)
 
 
 def test_a_plain_check_loads_no_library_it_does_not_use() -> None:
     # Given a fresh interpreter that imports the engine and builds a default runtime
     loaded = set(in_fresh_interpreter(_ENGINE_PROBE))
     # Then the engine is there, and none of the libraries a plain check does not use
-    assert "mxtls.engine.run" in loaded and "httpx" in loaded
+    assert "mxtls.engine.run" in loaded and "mxtls.net.https" in loaded and "h11" in loaded
     assert sorted(loaded & set(NOT_FOR_A_PLAIN_CHECK)) == []

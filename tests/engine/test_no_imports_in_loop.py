@@ -45,6 +45,9 @@ before = set(sys.modules)
 report = asyncio.run(check_domain(args["domain"], runtime))
 print("@@" + json.dumps({
     "imported": sorted(set(sys.modules) - before),
+    "http_clients": sorted(
+        m for m in sys.modules if m.partition(".")[0] in ("httpx", "httpcore", "anyio")
+    ),
     "endpoints": report.summary.endpoints_with_tls,
 }))
 """
@@ -67,3 +70,5 @@ def test_a_check_imports_nothing_while_its_loop_runs(
     assert result["endpoints"] > 0
     # Then its loop imported no module
     assert result["imported"] == []
+    # And no general HTTP client was loaded at all (the policy fetch runs on h11)
+    assert result["http_clients"] == []

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 
-import httpcore
 import pytest
 
-from mxtls.net.guard import ALLOW_ALL, PUBLIC_ONLY, AddressPolicy, non_public_reason, public_only
-from mxtls.net.https import GuardedBackend
-from mxtls.net.stream import connect
+from mxtls.net.guard import (
+    ALLOW_ALL,
+    PUBLIC_ONLY,
+    AddressPolicy,
+    Refused,
+    non_public_reason,
+    public_only,
+)
+from mxtls.net.stream import connect, open_stream
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mxtls"
-# Modules that may open TCP connections: the two guarded gates, the operator's own
+# Modules that may open TCP connections: the guarded gate, the operator's own
 # alert channels (webhook URL, SMTP relay from the monitor's config), and the
 # lab/test daemons (they listen on loopback).
 CONNECTING = {
     "net/stream.py",
-    "net/https.py",
     "monitor/alerts.py",
     "monitor/email.py",
     "lab/world.py",
@@ -86,11 +91,11 @@ async def test_connect_refuses_before_any_packet() -> None:
     assert failure.kind == "blocked" and "loopback" in failure.detail
 
 
-async def test_the_http_backend_refuses_names_and_private_addresses() -> None:
-    backend = GuardedBackend(PUBLIC_ONLY)
-    for host in ("127.0.0.1", "mta-sts.example.com", "[::1]"):
-        with pytest.raises(httpcore.ConnectError):
-            await backend.connect_tcp(host, 443)
+async def test_open_stream_refuses_names_and_private_addresses() -> None:
+    # The policy fetch's connections (TLS included) pass the same gate, before any packet.
+    for host in ("127.0.0.1", "mta-sts.example.com", "::1"):
+        with pytest.raises(Refused):
+            await open_stream(host, 443, PUBLIC_ONLY, tls=ssl.create_default_context())
 
 
 def test_no_module_connects_around_the_gates() -> None:
@@ -100,4 +105,4 @@ def test_no_module_connects_around_the_gates() -> None:
         if _CONNECTS.search(path.read_text(encoding="utf-8"))
     }
     assert found <= CONNECTING, sorted(found - CONNECTING)
-    assert {"net/stream.py", "net/https.py"} <= found
+    assert "net/stream.py" in found

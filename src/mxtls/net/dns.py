@@ -47,7 +47,9 @@ PRELOADED_RDTYPES = (
 )  # fmt: skip
 for _rdtype in PRELOADED_RDTYPES:
     dns.rdata.get_rdata_class(dns.rdataclass.IN, dns.rdatatype.from_text(_rdtype))  # type: ignore[no-untyped-call]
-dns.asyncbackend.get_backend("asyncio")
+# Named, not sniffed: dnspython would import sniffio on the first query to find
+# out which event loop runs (inside the loop), and mxtls only runs asyncio.
+ASYNCIO_BACKEND = dns.asyncbackend.get_backend("asyncio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,11 @@ class DnsClient:
 
         lookup = asyncio.ensure_future(
             self._resolvers[cd].resolve(
-                qname + ".", rdtype, raise_on_no_answer=False, lifetime=self._timeout
+                qname + ".",
+                rdtype,
+                raise_on_no_answer=False,
+                lifetime=self._timeout,
+                backend=ASYNCIO_BACKEND,
             )
         )
         try:

@@ -8,35 +8,37 @@ a GET of ``https://mta-sts.DOMAIN/.well-known/mta-sts.txt``.  Both go through
 the run's one :class:`~mxtls.net.dns.RunResolver`, so ``--nameserver`` and the
 lab apply to the policy host as they do to the MX hosts.
 
-The GET uses httpx.  To connect to an address our resolver chose (not the
-system resolver's), the request URL names the IP address while the
-``Host`` header and httpcore's ``sni_hostname`` request extension carry
-``mta-sts.DOMAIN``: httpcore passes that name to ``ssl`` as
-``server_hostname``, so SNI is sent and the certificate is verified against
-the policy host, exactly as for a by-name request.  The TLS context trusts
-only the run's :class:`~mxtls.trust.store.TrustStore`.  The client's network
-backend asks the run's address policy (:mod:`mxtls.net.guard`) about every
-address and port before it connects, as :func:`mxtls.net.stream.connect`
-does for the mail ports: a refused address is a ``connect`` error that says
-so, and the next address is tried.
+The GET is one HTTP/1.1 request on h11 (:mod:`mxtls.net.http1`) over the
+same connection code as every SMTP probe (:func:`mxtls.net.stream.open_stream`):
+the run's address policy (:mod:`mxtls.net.guard`) is asked about the very
+address and port our resolver chose before any packet is sent, a refused
+address is a ``connect`` error that says so, and the next address is tried.
+TLS is a plain verified client session: SNI ``mta-sts.DOMAIN``, the
+certificate checked against the run's
+:class:`~mxtls.trust.store.TrustStore` and the host name checked, the
+``Host`` header ``mta-sts.DOMAIN``.  A general HTTP client (httpx before)
+fought these rules: it decoded any content coding, followed its own
+connection pool and resolver, and its imports cost every check 20 ms and
+several MiB (``docs/DESIGN.md``).
 
 Sender rules enforced here: redirects are not followed and only a 200
 counts (RFC 8461 §3.3), the media type must be ``text/plain`` (§3.2), and
 the body is read up to 64 KiB + 1 byte (§3.3's suggested maximum), so a
 policy one byte too large is recognised without reading more.
 
-The body is read raw (``aiter_raw``): httpx would otherwise decode any
-``Content-Encoding`` the server chose, whatever ``Accept-Encoding`` said, and
-decompress a whole chunk before the size bound sees it (a 1 KB gzip bomb
-inflated the process to 880 MiB, issue 8).  We ask for ``identity`` and refuse
-anything else unread.  A body cut into tiny pieces costs CPU per piece while
-the loop may not get control back, so the pieces are counted
-(:data:`POLICY_MAX_BODY_PIECES`) and the loop is given a turn every few of them.
+Nothing decodes the body: a ``Content-Encoding`` other than ``identity`` is
+refused unread (a 1 KB gzip bomb once inflated the process to 880 MiB through
+a decoding client, issue 8).  The head is capped at
+:data:`~mxtls.net.http1.MAX_HEAD_BYTES`.  A body cut into tiny pieces costs
+CPU per piece while the loop may not get control back, so the pieces are
+counted (:data:`POLICY_MAX_BODY_PIECES`) and the loop is given a turn every
+few of them.
 
-Every failure becomes a :class:`~mxtls.models.policy.PolicyFetchError`; httpx,
+Every failure becomes a :class:`~mxtls.models.policy.PolicyFetchError`; h11,
 ``ssl`` and ``OSError`` exceptions are mapped in :func:`classify_fetch_error`
-and nowhere else.  The whole fetch runs under ``timeouts.https`` (and so
-does each connect/read step), so a server that trickles bytes is bounded too.
+and nowhere else.  The whole fetch (every address tried, connect, TLS, head
+and body) runs under one ``timeouts.https`` bound, so a server that trickles
+bytes is bounded too.
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
-import httpcore
+import h11
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mxtls._version import __version__
@@ -62,9 +64,9 @@ from mxtls.models.policy import (
     TlsRptObservation,
 )
 from mxtls.net.dns import RunResolver
-from mxtls.net.guard import AddressPolicy, Refused
-from mxtls.net.preload import preload_modules, skipping
-from mxtls.net.stream import classify_error
+from mxtls.net.guard import Refused
+from mxtls.net.http1 import HttpExchange, ResponseHead
+from mxtls.net.stream import classify_error, open_stream
 from mxtls.protocol.mta_sts import (
     MTA_STS_POLICY_MAX_BYTES,
     MtaStsPolicy,
@@ -75,17 +77,6 @@ from mxtls.protocol.mta_sts import (
 from mxtls.protocol.tls_rpt import select_tlsrpt_records
 from mxtls.protocol.txt_fields import decode_txt_presentation
 from mxtls.trust.store import TrustStore
-
-try:
-    with skipping("httpx._main"):  # httpx's command line: 17 ms and 2.5 MiB of every check
-        import httpx
-except ImportError:  # pragma: no cover - a release of httpx that needs it after all
-    import httpx
-
-# httpx loads its transport on the first request, and anyio its asyncio backend.
-preload_modules(
-    "h11", "httpcore", "anyio.streams.tls", "anyio.to_thread", "anyio._backends._asyncio"
-)
 
 __all__ = [
     "HTTPS_PORT",
@@ -103,6 +94,7 @@ __all__ = [
 
 HTTPS_PORT = 443  # RFC 8461 §3.3: the policy is served on the default HTTPS port
 MTA_STS_WELL_KNOWN_PATH = "/.well-known/mta-sts.txt"  # RFC 8461 §3.3
+HTTP_ALPN = "http/1.1"  # RFC 7301: the one protocol this client speaks
 POLICY_MEDIA_TYPE = "text/plain"  # RFC 8461 §3.2: the policy is a text/plain resource
 POLICY_READ_LIMIT_BYTES = MTA_STS_POLICY_MAX_BYTES + 1  # one byte over proves "too large"
 MTA_STS_TXT_LABEL = "_mta-sts"  # RFC 8461 §3.1
@@ -157,6 +149,7 @@ def trust_ssl_context(trust: TrustStore) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=pem)
     ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.set_alpn_protocols([HTTP_ALPN])
     return ctx
 
 
@@ -169,10 +162,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
     current: BaseException | None = exc
     while current is not None and len(seen) < _CAUSE_DEPTH and current not in seen:
         seen.append(current)
-        if isinstance(current, BaseExceptionGroup) and current.exceptions:
-            current = current.exceptions[0]  # anyio groups the per-address connect errors
-        else:
-            current = current.__cause__ or current.__context__
+        current = current.__cause__ or current.__context__
     return seen
 
 
@@ -181,10 +171,19 @@ def _short(text: str) -> str:
     return flat if len(flat) <= MAX_DETAIL_CHARS else flat[: MAX_DETAIL_CHARS - 1] + "…"
 
 
-def classify_fetch_error(exc: BaseException, timeout_s: float) -> PolicyFetchError:
+Step = Literal["connect", "response"]
+_STEP_WORDS: dict[Step, str] = {
+    "connect": "connect and TLS handshake",
+    "response": "complete response",
+}
+
+
+def classify_fetch_error(
+    exc: BaseException, timeout_s: float, step: Step = "response"
+) -> PolicyFetchError:
     """Map an exception raised while fetching to a :class:`PolicyFetchError`.
 
-    The one place where httpx, ``ssl`` and ``OSError`` exceptions become
+    The one place where h11, ``ssl`` and ``OSError`` exceptions become
     data.  The certificate case is told apart from other TLS failures because
     it is the one a domain owner fixes differently (renew, add the name,
     send the intermediate).
@@ -192,20 +191,20 @@ def classify_fetch_error(exc: BaseException, timeout_s: float) -> PolicyFetchErr
     Args:
         exc: what the fetch raised.
         timeout_s: the bound that applied, for timeout messages.
+        step: where the fetch was (``connect``: TCP and TLS; ``response``:
+            request sent, response being read), for timeout messages.
+
+    Raises:
+        BaseException: ``exc`` itself when it is none of these (a bug).
     """
     chain = _chain(exc)
     for link in chain:
         if isinstance(link, Refused):
             return PolicyFetchError(kind="connect", detail=_short(f"not connected: {link}"))
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        steps: dict[type[BaseException], str] = {
-            httpx.ConnectTimeout: "connect and TLS handshake",
-            httpx.ReadTimeout: "read",
-            httpx.WriteTimeout: "write",
-            httpx.PoolTimeout: "connection pool",
-        }
-        step = steps.get(type(exc), "complete response")
-        return PolicyFetchError(kind="timeout", detail=f"no {step} within {timeout_s:g}s")
+    if isinstance(exc, TimeoutError):
+        return PolicyFetchError(
+            kind="timeout", detail=f"no {_STEP_WORDS[step]} within {timeout_s:g}s"
+        )
     for link in chain:
         if isinstance(link, ssl.SSLCertVerificationError):
             reason = (
@@ -216,95 +215,23 @@ def classify_fetch_error(exc: BaseException, timeout_s: float) -> PolicyFetchErr
         if isinstance(link, ssl.SSLError):
             reason = getattr(link, "reason", None) or str(link)
             return PolicyFetchError(kind="tls", detail=_short(f"TLS handshake failed: {reason}"))
-    if isinstance(exc, httpx.ConnectError | httpx.ReadError | httpx.WriteError | OSError):
-        os_errors = [e for e in chain if isinstance(e, OSError)]
-        # The errno-bearing error says why ("All connection attempts failed" does not).
-        os_error = next((e for e in os_errors if e.errno is not None), None)
-        os_error = os_error or (os_errors[0] if os_errors else None)
-        if os_error is not None:
-            failure = classify_error(os_error)
-            return PolicyFetchError(kind="connect", detail=_short(f"{failure.kind}: {os_error}"))
-        verb = "connect failed" if isinstance(exc, httpx.ConnectError) else "connection lost"
-        return PolicyFetchError(kind="connect", detail=_short(f"{verb}: {exc or type(exc)}"))
-    if isinstance(exc, httpx.HTTPError):
-        return PolicyFetchError(
-            kind="protocol", detail=_short(f"invalid HTTP response: {exc or type(exc).__name__}")
-        )
+    for link in chain:
+        if isinstance(link, h11.RemoteProtocolError):
+            return PolicyFetchError(
+                kind="protocol",
+                detail=_short(f"invalid HTTP response: {link or type(link).__name__}"),
+            )
+    os_errors = [e for e in chain if isinstance(e, OSError)]
+    if os_errors:
+        # The errno-bearing error says why (a wrapper's own words may not).
+        os_error = next((e for e in os_errors if e.errno is not None), os_errors[0])
+        failure = classify_error(os_error)
+        verb = "" if step == "connect" else "connection lost: "
+        return PolicyFetchError(kind="connect", detail=_short(f"{verb}{failure.kind}: {os_error}"))
     raise exc
 
 
 # ------------------------------------------------------------------- the fetch
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend behind the run's address policy.
-
-    Every TCP connection the HTTP client opens goes through
-    :meth:`connect_tcp`, which asks ``policy`` about the very address and
-    port first; the URL names the address our resolver chose, so ``host``
-    is that literal (a name is refused: no library resolves behind our back).
-    """
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self._policy = policy
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect to ``host``:``port`` if the policy allows it.
-
-        Raises:
-            httpcore.ConnectError: refused by the policy (caused by
-                :class:`~mxtls.net.guard.Refused`) or by the network.
-        """
-        try:
-            self._policy.check(host.strip("[]"), port)
-        except Refused as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return await self._inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.AsyncNetworkStream:
-        """Never: a policy fetch goes to an Internet host.
-
-        Raises:
-            httpcore.ConnectError: always.
-        """
-        raise httpcore.ConnectError("unix sockets are not policy hosts")
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep as the wrapped backend does."""
-        await self._inner.sleep(seconds)
-
-
-def guarded_client(trust: TrustStore, policy: AddressPolicy, bound: float) -> httpx.AsyncClient:
-    """An HTTP client for policy fetches: the run's roots, no redirects, the run's policy.
-
-    httpx builds its connection pool without a way to pass a network
-    backend, so the pool is replaced by one with :class:`GuardedBackend`
-    (``tests/net/test_guard.py`` checks that a refused address is never
-    connected to, so a change in httpx cannot pass unnoticed).
-    """
-    ctx = trust_ssl_context(trust)
-    transport = httpx.AsyncHTTPTransport(verify=ctx, trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(  # private: see the docstring
-        ssl_context=ctx, max_connections=4, network_backend=GuardedBackend(policy)
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(bound),
-        follow_redirects=False,
-        trust_env=False,  # no proxy or netrc from the environment: connect directly
-    )
 
 
 @dataclass(slots=True)
@@ -312,6 +239,7 @@ class _Exchange:
     """What one attempt saw so far; survives a timeout half-way through."""
 
     address: str
+    step: Step = "connect"
     status: int | None = None
     content_type: str | None = None
     location: str | None = None
@@ -333,94 +261,119 @@ def _content_codings(values: list[str]) -> list[str]:
     return [_short(c) for c in codings if c and c != IDENTITY][:8]
 
 
-def _url_host(ip: str) -> str:
-    return f"[{ip}]" if ipaddress.ip_address(ip).version == 6 else ip
+def _request_headers(host: str) -> list[tuple[str, str]]:
+    return [
+        ("Host", host),
+        ("User-Agent", USER_AGENT),
+        ("Accept", POLICY_MEDIA_TYPE),
+        # A compressed body could expand far beyond the size bound before it
+        # is counted; senders fetch a small text file, so ask for it plain.
+        ("Accept-Encoding", IDENTITY),
+        ("Connection", "close"),
+    ]
 
 
-async def _get(client: httpx.AsyncClient, host: str, port: int, exchange: _Exchange) -> None:
+def _judge_head(head: ResponseHead) -> PolicyFetchError | None:
+    """What a sender makes of the head (RFC 8461 §3.2, §3.3); None: read the body."""
+    if 300 <= head.status < 400:
+        location = head.get("location")
+        where = f" to {_short(location)}" if location else ""
+        return PolicyFetchError(
+            kind="redirect", detail=f"{head.status}{where}: senders do not follow redirects"
+        )
+    if head.status != 200:
+        reason = f" {_short(head.reason)}" if head.reason else ""
+        return PolicyFetchError(kind="status", detail=f"HTTP {head.status}{reason}, not 200")
+    encodings = _content_codings(head.values("content-encoding"))
+    if encodings:
+        return PolicyFetchError(
+            kind="encoding",
+            detail=_short(
+                f"Content-Encoding {', '.join(encodings)} refused: senders fetch the policy "
+                "as plain text (Accept-Encoding: identity)"
+            ),
+        )
+    declared = head.get("content-length") or ""
+    if declared.isdigit() and int(declared) > MTA_STS_POLICY_MAX_BYTES:
+        return PolicyFetchError(
+            kind="size",
+            detail=f"Content-Length {int(declared)} exceeds {MTA_STS_POLICY_MAX_BYTES} bytes",
+        )
+    return None
+
+
+async def _read_body(http: HttpExchange, exchange: _Exchange) -> None:
+    """Read the body into ``exchange`` up to the size and piece bounds.
+
+    Raises:
+        h11.RemoteProtocolError: bad framing.
+        OSError: the connection failed.
+    """
+    pieces = 0
+    async for chunk in http.body():
+        exchange.body += chunk
+        if len(exchange.body) >= POLICY_READ_LIMIT_BYTES:
+            del exchange.body[POLICY_READ_LIMIT_BYTES:]
+            exchange.error = PolicyFetchError(
+                kind="size", detail=f"body exceeds {MTA_STS_POLICY_MAX_BYTES} bytes"
+            )
+            return
+        pieces += 1
+        if pieces >= POLICY_MAX_BODY_PIECES:
+            exchange.error = PolicyFetchError(
+                kind="protocol",
+                detail=f"body sent in more than {POLICY_MAX_BODY_PIECES} pieces "
+                f"({len(exchange.body)} bytes so far)",
+            )
+            return
+        if pieces % YIELD_EVERY_PIECES == 0:
+            # Pieces already buffered arrive without a network wait; let the
+            # loop run (and the fetch's deadline fire) between them.
+            await asyncio.sleep(0)
+    exchange.body_complete = True
+
+
+async def _get(
+    host: str, port: int, trust: TrustStore, config: CheckConfig, exchange: _Exchange
+) -> None:
     """GET the policy from ``exchange.address``, recording into ``exchange``.
 
     Raises:
-        httpx.HTTPError: transport, TLS or protocol failure (mapped by the caller).
+        mxtls.net.guard.Refused: the run's address policy refused the address.
+        ssl.SSLError: the TLS handshake or the certificate failed.
+        h11.RemoteProtocolError: not a well-formed HTTP/1.1 response.
+        OSError: the connection failed.
     """
-    request = client.build_request(
-        "GET",
-        f"https://{_url_host(exchange.address)}:{port}{MTA_STS_WELL_KNOWN_PATH}",
-        headers={
-            "Host": host,
-            "User-Agent": USER_AGENT,
-            "Accept": POLICY_MEDIA_TYPE,
-            # A compressed body could expand far beyond the size bound before
-            # it is counted; senders fetch a small text file, so ask for it plain.
-            "Accept-Encoding": "identity",
-        },
-        extensions={"sni_hostname": host},
+    stream = await open_stream(
+        exchange.address,
+        port,
+        config.address_policy,
+        tls=trust_ssl_context(trust),
+        server_hostname=host,
     )
-    response = await client.send(request, stream=True)
+    exchange.step = "response"
+    http = HttpExchange(stream)
     try:
-        exchange.status = response.status_code
-        exchange.content_type = response.headers.get("content-type")
-        if 300 <= response.status_code < 400:
-            exchange.location = response.headers.get("location")
-            where = f" to {_short(exchange.location)}" if exchange.location else ""
-            exchange.error = PolicyFetchError(
-                kind="redirect",
-                detail=f"{response.status_code}{where}: senders do not follow redirects",
-            )
+        await http.send_request("GET", MTA_STS_WELL_KNOWN_PATH, _request_headers(host))
+        head = await http.read_head()
+        exchange.status = head.status
+        exchange.content_type = head.get("content-type")
+        exchange.location = head.get("location") if 300 <= head.status < 400 else None
+        exchange.error = _judge_head(head)
+        if exchange.error is not None:
             return
-        if response.status_code != 200:
-            reason = f" {_short(response.reason_phrase)}" if response.reason_phrase else ""
-            exchange.error = PolicyFetchError(
-                kind="status", detail=f"HTTP {response.status_code}{reason}, not 200"
-            )
-            return
-        media = _media_type(exchange.content_type)
-        if media != POLICY_MEDIA_TYPE:
+        if _media_type(exchange.content_type) != POLICY_MEDIA_TYPE:
+            # Still read and parse the body, so a report can list every problem.
             shown = _short(exchange.content_type) if exchange.content_type else "missing"
             exchange.error = PolicyFetchError(
                 kind="media_type", detail=f"Content-Type is {shown}, not {POLICY_MEDIA_TYPE}"
             )
-        encodings = _content_codings(response.headers.get_list("content-encoding"))
-        if encodings:
-            exchange.error = PolicyFetchError(
-                kind="encoding",
-                detail=_short(
-                    f"Content-Encoding {', '.join(encodings)} refused: senders fetch the policy "
-                    "as plain text (Accept-Encoding: identity)"
-                ),
-            )
-            return
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MTA_STS_POLICY_MAX_BYTES:
-            exchange.error = PolicyFetchError(
-                kind="size",
-                detail=f"Content-Length {int(declared)} exceeds {MTA_STS_POLICY_MAX_BYTES} bytes",
-            )
-            return
-        pieces = 0
-        async for chunk in response.aiter_raw():
-            exchange.body += chunk
-            if len(exchange.body) >= POLICY_READ_LIMIT_BYTES:
-                del exchange.body[POLICY_READ_LIMIT_BYTES:]
-                exchange.error = PolicyFetchError(
-                    kind="size", detail=f"body exceeds {MTA_STS_POLICY_MAX_BYTES} bytes"
-                )
-                return
-            pieces += 1
-            if pieces >= POLICY_MAX_BODY_PIECES:
-                exchange.error = PolicyFetchError(
-                    kind="protocol",
-                    detail=f"body sent in more than {POLICY_MAX_BODY_PIECES} pieces "
-                    f"({len(exchange.body)} bytes so far)",
-                )
-                return
-            if pieces % YIELD_EVERY_PIECES == 0:
-                # Pieces already buffered arrive without a network wait; let the
-                # loop run (and the fetch's deadline fire) between them.
-                await asyncio.sleep(0)
-        exchange.body_complete = True
+        await _read_body(http, exchange)
     finally:
-        await response.aclose()
+        if http.complete:
+            await stream.aclose()
+        else:
+            stream.abort()  # the peer may still be sending: no reason to wait for it
 
 
 async def _resolve(
@@ -470,22 +423,19 @@ async def _fetch(
     started = time.perf_counter()
     exchange = _Exchange(address=addresses[0])
     try:
-        async with (
-            asyncio.timeout(bound),
-            guarded_client(trust, config.address_policy, bound) as client,
-        ):
+        async with asyncio.timeout(bound):
             for address in addresses:
                 exchange = _Exchange(address=address)
                 try:
-                    await _get(client, host, port, exchange)
-                except httpx.HTTPError as exc:
-                    exchange.error = classify_fetch_error(exc, bound)
+                    await _get(host, port, trust, config, exchange)
+                except (OSError, h11.RemoteProtocolError) as exc:  # ssl.SSLError is an OSError
+                    exchange.error = classify_fetch_error(exc, bound, exchange.step)
                 # A sender moves on to the next address only when this one
                 # could not be reached at all.
                 if exchange.error is None or exchange.error.kind != "connect":
                     break
     except TimeoutError as exc:
-        exchange.error = classify_fetch_error(exc, bound)
+        exchange.error = classify_fetch_error(exc, bound, exchange.step)
     elapsed = round((time.perf_counter() - started) * 1000, 2)
 
     body = bytes(exchange.body)

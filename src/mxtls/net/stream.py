@@ -11,7 +11,10 @@ a flooding peer costs at most that plus one socket read (asyncio reads up to
 
 Every network await in mxtls sits under a caller's deadline
 (``asyncio.timeout``); nothing here waits on its own except :func:`connect`,
-which takes its timeout explicitly.  :func:`classify_error` maps
+which takes its timeout explicitly.  :func:`open_stream` is the same
+connection for callers that want exceptions rather than data, with TLS
+(``ssl``) on top when asked: the MTA-STS policy fetch, whose TLS is a
+plain verified client session, not an observation.  :func:`classify_error` maps
 ``OSError``/``TimeoutError`` to :class:`ConnectFailure` kinds, and nothing
 else in ``net/`` inspects errno values.
 """
@@ -20,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ssl
 
 from mxtls.models.observations import ConnectFailure
 from mxtls.net.guard import AddressPolicy
 
-__all__ = ["RECV_BUFFER_BYTES", "RawStream", "classify_error", "connect"]
+__all__ = ["RECV_BUFFER_BYTES", "RawStream", "classify_error", "connect", "open_stream"]
 
 RECV_BUFFER_BYTES = 64 * 1024  # received but unread bytes held before reading pauses
 CLOSE_WAIT_SECONDS = 0.5  # bound on waiting for the peer's FIN (about one long round trip)
@@ -73,6 +77,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.eof = False
+        self.lost = False  # connection_lost has run: the transport is gone
         self.error: Exception | None = None
         self.paused = False
         self._data_waiter: asyncio.Future[None] | None = None
@@ -98,6 +103,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
+        self.lost = True
         if exc is not None and self.error is None:
             self.error = exc
         self._wake()
@@ -196,24 +202,33 @@ class RawStream:
         after which the connection is aborted.  Waiting for it means the peer
         has let go of the connection when this returns, so a connection slot
         given back afterwards is free on the server's side too
-        (:mod:`mxtls.net.politeness`).  Data still arriving is discarded.
+        (:mod:`mxtls.net.politeness`).  Data still arriving is discarded.  A
+        TLS stream (:func:`open_stream` with ``tls``) sends its close_notify
+        and waits, as long, for the transport to finish.  Cancelled while
+        waiting, the connection is aborted, then the cancellation goes on.
         """
         transport, p = self._transport, self._protocol
         if transport.is_closing():
             return
-        if not p.eof:
-            try:
-                if not transport.can_write_eof():
+        try:
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                if not transport.can_write_eof():  # TLS: close_notify, then the transport ends
                     transport.close()
+                    while not p.lost:
+                        self._discard()
+                        await p.wait_data()
                     return
-                transport.write_eof()
-                async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                if not p.eof:
+                    transport.write_eof()
                     while not p.eof:
                         self._discard()
                         await p.wait_data()
-            except (TimeoutError, OSError, RuntimeError):
-                transport.abort()
-                return
+        except (TimeoutError, OSError, RuntimeError):
+            transport.abort()
+            return
+        except BaseException:
+            transport.abort()
+            raise
         transport.close()
 
     def _discard(self) -> None:
@@ -245,13 +260,55 @@ async def connect(
     refusal = policy.refusal(ip, port)
     if refusal is not None:
         return ConnectFailure(kind="blocked", detail=f"not connected: {refusal}")
-    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
-            transport, protocol = await loop.create_connection(_Protocol, ip, port)
+            return await _open(ip, port, None, None)
     except TimeoutError:
         return ConnectFailure(kind="timeout", detail=f"no TCP connection within {timeout:g}s")
     except OSError as exc:
         return classify_error(exc)
+
+
+async def open_stream(
+    ip: str,
+    port: int,
+    policy: AddressPolicy,
+    *,
+    tls: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+) -> RawStream:
+    """Connect to ``ip``:``port`` as :func:`connect` does, raising instead of returning data.
+
+    With ``tls``, a TLS session is set up over the connection before this
+    returns (``server_hostname`` is sent as SNI and, when the context checks
+    host names, the certificate must name it).  The caller bounds the wait
+    (``asyncio.timeout``).
+
+    Raises:
+        mxtls.net.guard.Refused: the policy does not allow the connection
+            (no packet was sent).
+        ssl.SSLCertVerificationError: the certificate was rejected.
+        ssl.SSLError: the TLS handshake failed otherwise.
+        OSError: the connection failed (map it with :func:`classify_error`).
+    """
+    policy.check(ip, port)
+    return await _open(ip, port, tls, server_hostname)
+
+
+async def _open(
+    ip: str, port: int, tls: ssl.SSLContext | None, server_hostname: str | None
+) -> RawStream:
+    loop = asyncio.get_running_loop()
+    if tls is None:
+        transport, protocol = await loop.create_connection(_Protocol, ip, port)
+    else:
+        transport, protocol = await loop.create_connection(
+            _Protocol,
+            ip,
+            port,
+            ssl=tls,
+            server_hostname=server_hostname,
+            ssl_shutdown_timeout=CLOSE_WAIT_SECONDS,
+        )
     assert isinstance(transport, asyncio.Transport)
     return RawStream(transport, protocol)
