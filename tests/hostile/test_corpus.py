@@ -231,7 +231,9 @@ CASES: dict[str, Case] = {
     ),
     # SMTP
     "endless 250- EHLO": Case(
-        smtp(endless_ehlo), frozenset({"smtp.ehlo_rejected", "delivery.no_reachable_mx"})
+        smtp(endless_ehlo),
+        frozenset({"smtp.ehlo_rejected", "delivery.no_reachable_mx"}),
+        memory=True,
     ),
     "banner dribbled byte by byte": Case(smtp(dribbled_banner), frozenset({"smtp.banner_timeout"})),
     "garbage after STARTTLS 220": Case(smtp(after_starttls(garbage)), HANDSHAKE_FAILED),
