@@ -22,6 +22,7 @@ from mxtls.models.findings import Finding
 from mxtls.models.observations import DnsAnswer, EndpointObservation, SmtpReply, TlsHandshake
 from mxtls.protocol.tlsa import generate_tlsa, normalize_record, tlsa_owner
 from mxtls.trust.certinfo import describe_certificate
+from mxtls.trust.store import TrustStore
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 HOST = "mx1.dane.test"
@@ -124,11 +125,21 @@ def lookup(
     return TlsaLookup(**fields)
 
 
+TRUST = TrustStore.from_certificates([CA.root], "mxtls dane root")  # the run's trust store
+
+
 def observe(
     lookups: Iterable[TlsaLookup], endpoints: Iterable[EndpointObservation]
 ) -> DaneObservation:
     ls = list(lookups)
-    return DaneObservation(lookups=ls, endpoints=match_endpoints(ls, list(endpoints), NOW))
+    return DaneObservation(
+        lookups=ls, endpoints=match_endpoints(ls, list(endpoints), NOW, trust=TRUST)
+    )
+
+
+def pkix_ee(issued: Issued) -> str:
+    """PKIX-EE(1) of the leaf: usable outside SMTP relay, on top of PKIX validation."""
+    return generate_tlsa(leaf(issued), 1)
 
 
 def codes(findings: Iterable[Finding]) -> set[str]:

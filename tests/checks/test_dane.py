@@ -29,6 +29,7 @@ from tests.dane_builders import (
     endpoint,
     lookup,
     observe,
+    pkix_ee,
     spki_hex,
     ta,
 )
@@ -124,10 +125,23 @@ CASES = [
         [lookup("0 0 1 " + "ab" * 32)],
         expected={"dane.unusable_record"},
     ),
+    # Outside SMTP relay the PKIX usages count (RFC 6698 §2.1.1): judged like the others.
     Case(
-        "pkix_on_submission_port_is_not_judged",
+        "pkix_on_submission_port_matching_nothing",
         [lookup(ee(EC), ta(EC)), lookup("1 1 1 " + "ab" * 32, port=587)],
         endpoints=[endpoint(EC), endpoint(EC, port=587)],
+        expected={"dane.mismatch"},
+    ),
+    Case(
+        "pkix_ee_on_imaps_authenticates_a_trusted_chain",
+        [lookup(ee(EC), ta(EC)), lookup(pkix_ee(EC), ee(EC_NEXT), port=993)],
+        endpoints=[endpoint(EC), endpoint(EC, port=993)],
+    ),
+    Case(
+        "pkix_ee_on_imaps_needs_a_trusted_chain",
+        [lookup(ee(EC), ta(EC)), lookup(pkix_ee(FOREIGN), ee(EC_NEXT), port=993)],
+        endpoints=[endpoint(EC), endpoint(FOREIGN, port=993)],
+        expected={"dane.mismatch"},
     ),
     Case(
         "unknown_params_on_submission_port",

@@ -17,6 +17,7 @@ import pytest
 
 from mxtls.checks.dane import check_dane
 from mxtls.engine.derive import derive_dane, match_endpoints
+from mxtls.engine.plan import ProbePlan
 from mxtls.lab.dns_server import DnsFault, DnsServer
 from mxtls.models.dane import DaneObservation
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
@@ -247,8 +248,12 @@ async def test_lookup_match_and_check(resolver: RunResolver) -> None:
 async def test_host_lookups_cover_port_25_and_probed_ports(resolver: RunResolver) -> None:
     # Given: the lookups of two hosts, as the engine makes them, and the endpoints
     lookups = [
-        *await lookup_host_tlsa(HOST, [465, 587, 25], resolver, StaticValidator()),
-        *await lookup_host_tlsa("bare.dane.test.", [], resolver, StaticValidator()),
+        *await lookup_host_tlsa(
+            HOST, ProbePlan.mx((465, 587, 25)).tlsa_lookups(), resolver, StaticValidator()
+        ),
+        *await lookup_host_tlsa(
+            "bare.dane.test.", ProbePlan.mx(()).tlsa_lookups(), resolver, StaticValidator()
+        ),
     ]
     endpoints = [endpoint(EC), endpoint(EC, port=465), endpoint(None, port=587)]
     # When: matched (a derived fact, no I/O)

@@ -14,9 +14,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mxtls.engine.derive import pkix_path
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.protocol.tlsa import TlsaRecord, association_data, generate_tlsa
-from mxtls.trust.dane import cert_matches_hostname, match_chain
+from mxtls.trust.dane import PkixPath, cert_matches_hostname, match_chain
+from mxtls.trust.store import TrustStore
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 MX = "mx1.example.test"
@@ -310,3 +312,81 @@ def test_match_chain_never_raises_on_hostile_bytes(chain: list[bytes]) -> None:
             association_data(blob, 1, 1)
         except ValueError:
             pass
+
+
+# ------------------------------------------------- PKIX usages (other services)
+
+
+@pytest.fixture(scope="module")
+def pkix_good(ca: LabCA, good: Issued) -> PkixPath:
+    store = TrustStore.from_certificates([ca.root], "lab root")
+    path = pkix_path(chain_der(good), store, NOW)
+    assert path.path and path.path[-1] == der(ca.root)  # validated up to the store's root
+    return path
+
+
+def test_pkix_usages_are_unusable_for_smtp_relay(good: Issued, pkix_good: PkixPath) -> None:
+    records = [tlsa(good.cert, 1), tlsa(good.chain[1], 0)]
+    result = match_chain(records, chain_der(good), mx_host=MX, now=NOW, pkix=pkix_good)
+    assert not result.authenticated and result.usable_count == 0
+    assert all("RFC 7672 §3.1.3" in o.reason for o in result.outcomes)
+
+
+def test_pkix_ee_and_ta_authenticate_a_validated_chain(
+    ca: LabCA, good: Issued, pkix_good: PkixPath
+) -> None:
+    # PKIX-EE of the leaf, PKIX-TA of the intermediate sent, PKIX-TA of the root not sent
+    records = [tlsa(good.cert, 1), tlsa(good.chain[1], 0), tlsa(ca.root, 0)]
+    result = match_chain(
+        records, chain_der(good), mx_host=MX, now=NOW, allow_pkix=True, pkix=pkix_good
+    )
+    ee, ta_sent, ta_anchor = result.outcomes
+    assert ee.authenticated and ee.matched_index == 0
+    assert ta_sent.authenticated and ta_sent.matched_index == 1
+    assert ta_anchor.authenticated and ta_anchor.matched_index is None
+    assert ta_anchor.anchor_der == der(ca.root)
+
+
+@pytest.mark.parametrize(
+    ("pkix", "host", "why"),
+    [
+        (None, MX, "no PKIX validation"),
+        (PkixPath(problem="chain ends at root X"), MX, "fails PKIX validation"),
+        ("good", "other.example.test", "does not name"),
+    ],
+)
+def test_pkix_usages_need_validation_and_the_name(
+    good: Issued, pkix_good: PkixPath, pkix: PkixPath | str | None, host: str, why: str
+) -> None:
+    path = pkix_good if pkix == "good" else pkix
+    assert not isinstance(path, str)
+    result = match_chain(
+        [tlsa(good.cert, 1)], chain_der(good), mx_host=host, now=NOW, allow_pkix=True, pkix=path
+    )
+    [outcome] = result.outcomes
+    assert outcome.usable and not outcome.authenticated and why in outcome.reason
+
+
+def test_pkix_ee_refuses_an_expired_leaf(ca: LabCA) -> None:
+    expired = ca.issue([MX], days_valid=(-100, -1), key_slot=3)
+    store = TrustStore.from_certificates([ca.root], "lab root")
+    path = pkix_path(chain_der(expired), store, NOW)
+    assert path.path  # trusted: dates are the matcher's business, as for cert.expired
+    result = match_chain(
+        [tlsa(expired.cert, 1), tlsa(expired.cert, 3)],
+        chain_der(expired),
+        mx_host=MX,
+        now=NOW,
+        allow_pkix=True,
+        pkix=path,
+    )
+    pkix_ee, dane_ee = result.outcomes
+    assert not pkix_ee.authenticated and "expired" in pkix_ee.reason
+    assert dane_ee.authenticated  # DANE-EE checks no dates (RFC 7672 §3.1.1)
+
+
+def test_an_untrusted_chain_has_no_pkix_path(good: Issued) -> None:
+    rogue = LabCA(name="mxtls rogue root", now=NOW, slot=1)
+    store = TrustStore.from_certificates([rogue.root], "rogue root")
+    path = pkix_path(chain_der(good), store, NOW)
+    assert path.path == () and path.problem

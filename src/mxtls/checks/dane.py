@@ -7,9 +7,13 @@ else (a TLSA owner in the host's own name, no CNAME involved) the host's
 status.  Anything else is ``indeterminate`` and no record is judged: a
 verdict on records no sender is known to use would be a guess.
 
-DANE applies on port 25 for every MX host; on 465/587 only where TLSA
-records were published for that port (submission is not RFC 7672's
-subject, so PKIX usages there are not reported as unusable).
+DANE applies on port 25 for every MX host (RFC 7672); on other ports
+(submission 465/587, IMAP 143/993, POP3 110/995) only where TLSA records
+were published for that port, with the usage rules of RFC 6698 §2.1.1: the
+PKIX usages 0 and 1 are usable there (RFC 7672 §3.1.3 rules them out for
+SMTP relay only).  Hosts found through RFC 6186 SRV records are looked up
+only when the SRV answer is DNSSEC-secure (RFC 7673 §3), with the SRV
+target as the TLSA base domain and reference name.
 
 A failed TLSA lookup (SERVFAIL, REFUSED, timeout) is ``dns.error``, judged
 by :func:`mxtls.checks.dns.check_lookups` from ``lookup.answer`` and
@@ -52,7 +56,7 @@ from mxtls.checks.codes import make_finding
 from mxtls.models.dane import DaneEndpointResult, DaneObservation, TlsaLookup
 from mxtls.models.dnssec import DnssecStatus
 from mxtls.models.findings import Finding, endpoint_target
-from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, TlsaUsage, usable_for_smtp
+from mxtls.protocol.tlsa import TlsaRecord, TlsaSyntaxError, usable_for_port
 
 SMTP_PORT = 25  # RFC 7672 covers MTA-to-MTA SMTP on port 25
 SHORT_DATA_HEX = 16  # hex digits of association data quoted in messages
@@ -79,7 +83,8 @@ def check_dane(obs: DaneObservation, *, mx_dnssec: Mapping[str, DnssecStatus]) -
     * ``dane.unusable_record`` (MXHOST, one per record) — RFC 7672 §3.1.3:
       "TLSA records for the port 25 SMTP service used by client MTAs SHOULD
       NOT include TLSA RRs with certificate usage PKIX-TA(0) or PKIX-EE(1)";
-      clients treat them, unknown parameters and bad lengths as unusable.
+      clients treat them, unknown parameters and bad lengths as unusable
+      (on other ports only the last two: RFC 7671 §4).
     * ``dane.mismatch`` (endpoint) — usable secure records exist and none
       authenticates the chain the endpoint sent (RFC 7672 §3: the client
       then treats the server as unauthenticated and defers).
@@ -160,18 +165,16 @@ def _unusable(lookup: TlsaLookup) -> list[Finding]:
         except TlsaSyntaxError as exc:
             why = f"does not parse: {exc.reason}"
         else:
-            usable, why = usable_for_smtp(rec)
+            usable, why = usable_for_port(rec, lookup.port)
             if usable:
                 continue
-            pkix = rec.usage in (TlsaUsage.PKIX_TA, TlsaUsage.PKIX_EE)
-            if pkix and lookup.port != SMTP_PORT:
-                continue  # PKIX usages are legitimate for submission clients
+        clients = "SMTP" if lookup.port == SMTP_PORT else f"port {lookup.port}'s clients"
         findings.append(
             make_finding(
                 "dane.unusable_record",
                 lookup.host,
                 f"{lookup.host}: TLSA record '{short_record(text)}' at {lookup.qname} is "
-                f"unusable for SMTP: {why}",
+                f"unusable for {clients}: {why}",
             )
         )
     return findings
@@ -250,14 +253,14 @@ def _no_rollover(lookup: TlsaLookup, detail: str) -> Finding:
 
 
 def _usable_records(lookup: TlsaLookup) -> list[str]:
-    """Distinct records (presentation form) that SMTP clients use."""
+    """Distinct records (presentation form) that the service's clients use."""
     out: list[str] = []
     for text in dict.fromkeys(lookup.records):
         try:
             rec = TlsaRecord.parse(text)
         except TlsaSyntaxError:
             continue
-        if usable_for_smtp(rec)[0]:
+        if usable_for_port(rec, lookup.port)[0]:
             out.append(rec.to_text())
     return list(dict.fromkeys(out))
 

@@ -11,14 +11,23 @@ from mxtls.models.findings import Finding
 
 # A TLSA owner name: "_25._tcp.mx1.example" concerns the MX host "mx1.example" (RFC 6698 §3).
 _TLSA_PREFIX = re.compile(r"^_\d{1,5}\._(?:tcp|udp|sctp)\.", re.IGNORECASE)
+_SRV_PREFIX = re.compile(r"^_[a-z0-9-]{1,63}\._(?:tcp|udp)\.", re.IGNORECASE)
 _HOST_TYPES = frozenset({"A", "AAAA"})
 
 
-def check_dnssec(results: Sequence[DnssecResult], *, domain: str) -> list[Finding]:
+def check_dnssec(
+    results: Sequence[DnssecResult],
+    *,
+    domain: str,
+    bogus_only: Sequence[DnssecResult] = (),
+) -> list[Finding]:
     """Judge the DNSSEC status of the domain's MX answer and its hosts' answers.
 
     ``results`` are the statuses of the lookups of one run: the domain's MX
     (or, with no MX, its own A/AAAA), each MX host's A/AAAA, and TLSA.
+    ``bogus_only`` are statuses judged for ``dnssec.bogus`` alone: the
+    RFC 6186 SRV answers and their hosts' addresses (that they are unsigned
+    says nothing about delivery to the domain).
 
     Emits:
         ``dnssec.bogus`` (target: the domain, or the MX host a name belongs to)
@@ -37,9 +46,9 @@ def check_dnssec(results: Sequence[DnssecResult], *, domain: str) -> list[Findin
     domain = domain.lower().rstrip(".")
     findings: list[Finding] = []
     bogus: dict[str, list[DnssecResult]] = {}
-    for result in results:
+    for result in (*results, *bogus_only):
         if result.status == "bogus":
-            bogus.setdefault(_target(result.qname), []).append(result)
+            bogus.setdefault(_target(result), []).append(result)
     for target, failed in bogus.items():
         queries = ", ".join(f"{r.qname}/{r.rdtype}" for r in failed)
         reason = next((r.reason for r in failed if r.reason), "validation failed")
@@ -68,6 +77,9 @@ def _concerns_delivery(result: DnssecResult, domain: str) -> bool:
     return result.rdtype in _HOST_TYPES
 
 
-def _target(qname: str) -> str:
-    """The finding target a name belongs to: a TLSA owner maps to its host."""
-    return _TLSA_PREFIX.sub("", qname, count=1)
+def _target(result: DnssecResult) -> str:
+    """The finding target a name belongs to: a TLSA owner maps to its host, an SRV
+    owner (``_imaps._tcp.example.com``, RFC 2782) to its domain."""
+    if result.rdtype == "SRV":
+        return _SRV_PREFIX.sub("", result.qname, count=1)
+    return _TLSA_PREFIX.sub("", result.qname, count=1)

@@ -115,6 +115,7 @@ class RunObservations:
     extra_findings: Sequence[Finding] = ()
     submission_srv: Sequence[DnsAnswer] | None = None  # None: not looked up
     submission_targets: Sequence[SrvTarget] = ()
+    srv_dnssec: Sequence[DnssecResult] = ()  # SRV answers and their hosts' addresses
     reverse: Mapping[str, Mapping[str, ReverseDns]] = field(default_factory=dict)  # host -> ip
 
 
@@ -141,7 +142,9 @@ def judge(
             findings.extend(check_lookups(domain, list(obs.submission_srv)))
             findings.extend(check_submission(domain, obs.submission_srv, obs.submission_targets))
         tlsa_results = [lk.dnssec for lk in obs.dane.lookups if lk.dnssec] if obs.dane else []
-        findings.extend(check_dnssec([*obs.dnssec, *tlsa_results], domain=domain))
+        findings.extend(
+            check_dnssec([*obs.dnssec, *tlsa_results], domain=domain, bogus_only=obs.srv_dnssec)
+        )
         if obs.dane is not None:
             for lookup in obs.dane.lookups:
                 findings.extend(check_lookups(lookup.host, [lookup.answer, *lookup.attempts]))

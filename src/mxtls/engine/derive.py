@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from mxtls.checks.chain import ChainVerdict, analyze_chain
 from mxtls.checks.judge import RunObservations
 from mxtls.engine.observe import Observed
 from mxtls.engine.plan import build_discovery
@@ -28,23 +31,29 @@ from mxtls.protocol.tlsa import (
     TlsaRecord,
     TlsaSelector,
     TlsaSyntaxError,
+    TlsaUsage,
     association_data,
-    usable_for_smtp,
+    pkix_usages_apply,
+    usable_record,
 )
-from mxtls.trust.dane import TlsaOutcome, match_chain
+from mxtls.trust.certinfo import MAX_CHAIN_JUDGED, UnparsableCertificateError, load_certificate
+from mxtls.trust.dane import PkixPath, TlsaOutcome, match_chain
+from mxtls.trust.store import TrustStore
 
 
-def derive(observed: Observed, now: datetime) -> RunObservations:
+def derive(observed: Observed, now: datetime, trust: TrustStore | None = None) -> RunObservations:
     """Everything the checks judge, from one check's observations.
 
     Args:
         observed: what the probes of one check recorded.
         now: the check's clock (DANE-TA matching checks the leaf's dates).
+        trust: the run's trust store, for the PKIX usages of TLSA records
+            outside SMTP relay (None: those authenticate nothing).
     """
     endpoints = observed.endpoints
     dane = None
     if not observed.null_mx and observed.tlsa:
-        dane = derive_dane(observed.tlsa, endpoints, observed.deep, now)
+        dane = derive_dane(observed.tlsa, endpoints, observed.deep, now, trust)
     return RunObservations(
         discovery=build_discovery(
             observed.name, observed.mx, observed.null_mx, [h.host for h in observed.hosts]
@@ -53,7 +62,12 @@ def derive(observed: Observed, now: datetime) -> RunObservations:
         mta_sts=observed.mta_sts,
         tls_rpt=observed.tls_rpt,
         dnssec=observed.dnssec if observed.kind == "domain" else [],
-        host_dnssec={r.qname: r.status for r in observed.dnssec if r.rdtype != "MX"},
+        host_dnssec={
+            r.qname: r.status
+            for r in (*observed.dnssec, *observed.srv_dnssec)
+            if r.rdtype in ("A", "AAAA")
+        },
+        srv_dnssec=observed.srv_dnssec,
         dane=dane,
         deep=observed.deep,
         submission_srv=observed.submission_srv,
@@ -71,6 +85,7 @@ def derive_dane(
     endpoints: Sequence[EndpointObservation],
     deep: Sequence[DeepScan],
     now: datetime,
+    trust: TrustStore | None = None,
 ) -> DaneObservation:
     """The TLSA lookups and how every chain an endpoint presents fared against them.
 
@@ -78,11 +93,11 @@ def derive_dane(
     chains of other key types the deep scan fetched: a DANE sender offering
     only RSA gets the RSA certificate, and its match matters as much.
     """
-    results = match_endpoints(lookups, endpoints, now)
+    results = match_endpoints(lookups, endpoints, now, trust)
     by_endpoint = {(ep.host, ep.ip, ep.port): ep for ep in endpoints}
     for scan in deep:
         variants = [variant for _cert, variant in key_type_variants(scan, by_endpoint)]
-        results.extend(match_endpoints(lookups, variants, now))
+        results.extend(match_endpoints(lookups, variants, now, trust))
     return DaneObservation(lookups=list(lookups), endpoints=results)
 
 
@@ -90,19 +105,23 @@ def match_endpoints(
     lookups: Sequence[TlsaLookup],
     endpoints: Sequence[EndpointObservation],
     now: datetime,
+    trust: TrustStore | None = None,
 ) -> list[DaneEndpointResult]:
     """Match each endpoint's presented chain against the TLSA RRset of its (host, port).
 
     Endpoints without a handshake, or whose RRset holds no record usable for
-    SMTP, are left out: DANE has nothing to say about them.  The chain is the
-    one sent in the handshake with SNI, as a DANE client sends SNI
+    the service, are left out: DANE has nothing to say about them.  The chain
+    is the one sent in the handshake with SNI, as a DANE client sends SNI
     (RFC 7672 §8.1).  For DANE-TA(2) the leaf must name the TLSA base domain
-    or, after a CNAME expansion, the MX host name (RFC 7672 §3.2.2).
+    or, after a CNAME expansion, the MX host name (RFC 7672 §3.2.2).  Outside
+    SMTP relay (port 25) the PKIX usages count too (RFC 6698 §2.1.1,
+    RFC 7673), on top of PKIX validation against ``trust``.
 
     Args:
         lookups: the check's TLSA lookups.
         endpoints: the check's endpoint observations.
         now: the check's clock.
+        trust: the run's trust store (None: the PKIX usages authenticate nothing).
 
     Returns:
         One result per matched endpoint, in endpoint order.
@@ -120,13 +139,22 @@ def match_endpoints(
             except TlsaSyntaxError as exc:
                 parsed.append(f"{text}: does not parse: {exc.reason}")
         records = [p for p in parsed if isinstance(p, TlsaRecord)]
-        if not any(usable_for_smtp(r)[0] for r in records):
+        allow_pkix = pkix_usages_apply(lookup.port)
+        if not any(usable_record(r, pkix=allow_pkix)[0] for r in records):
             continue
         names = [lookup.base_domain]
         if _fold(lookup.host) != _fold(lookup.base_domain):
             names.append(lookup.host)
         chain = ep.handshake.certificates_sent()  # unparsable ones too: DANE-EE needs no parse
-        per_name = [match_chain(records, chain, mx_host=n, now=now).outcomes for n in names]
+        pkix = None
+        if allow_pkix and trust is not None and any(_is_pkix(r) for r in records):
+            pkix = pkix_path(chain, trust, now)
+        per_name = [
+            match_chain(
+                records, chain, mx_host=n, now=now, allow_pkix=allow_pkix, pkix=pkix
+            ).outcomes
+            for n in names
+        ]
         outcomes: list[DaneRecordOutcome] = []
         matched = iter(range(len(records)))
         for item, text in zip(parsed, lookup.records, strict=True):
@@ -155,13 +183,40 @@ def match_endpoints(
     return results
 
 
+def _is_pkix(rec: TlsaRecord) -> bool:
+    return rec.usage in (TlsaUsage.PKIX_TA, TlsaUsage.PKIX_EE)
+
+
+def pkix_path(chain: Sequence[bytes], trust: TrustStore, now: datetime) -> PkixPath:
+    """PKIX validation of the chain as sent (dates and names aside: the matcher judges those).
+
+    The same path validation as ``cert.untrusted``'s
+    (:func:`mxtls.checks.chain.analyze_chain`), so a PKIX usage and the
+    certificate checks never disagree about trust.
+    """
+    certs = []
+    for der in chain[:MAX_CHAIN_JUDGED]:
+        try:
+            certs.append(load_certificate(der))
+        except UnparsableCertificateError:
+            if not certs:
+                return PkixPath(problem="the leaf certificate does not parse")
+    if not certs:
+        return PkixPath(problem="the server sent no certificate")
+    analysis = analyze_chain(certs, trust, now)
+    if analysis.verdict is not ChainVerdict.TRUSTED:
+        return PkixPath(problem=analysis.reason or analysis.verdict.value.replace("_", " "))
+    return PkixPath(path=tuple(c.public_bytes(Encoding.DER) for c in analysis.path))
+
+
 def _outcome(outcome: TlsaOutcome, chain: Sequence[bytes]) -> DaneRecordOutcome:
     index = outcome.matched_index
+    matched = chain[index] if index is not None else outcome.anchor_der
     return DaneRecordOutcome(
         record=outcome.record.to_text(),
         usable=outcome.usable,
         matched_index=index,
-        matched_spki_sha256=_spki_sha256(chain[index]) if index is not None else None,
+        matched_spki_sha256=_spki_sha256(matched) if matched is not None else None,
         authenticated=outcome.authenticated,
         reason=outcome.reason,
     )

@@ -36,7 +36,7 @@ from mxtls.engine.plan import ProbePlan, Target, find_caa, resolve_addresses, wi
 from mxtls.engine.progress import ProgressCallback, ProgressEvent, ProgressKind
 from mxtls.engine.reuse import EndpointReuse
 from mxtls.engine.runtime import Check
-from mxtls.engine.submission import lookup_submission, plan_submission
+from mxtls.engine.submission import lookup_submission, named_hosts, plan_submission
 from mxtls.models.dane import TlsaLookup
 from mxtls.models.deep import DeepScan
 from mxtls.models.dnssec import DnssecResult
@@ -73,6 +73,7 @@ class HostObservation:
     tlsa: list[TlsaLookup]
     reverse: dict[str, ReverseDns] = field(default_factory=dict)
     not_contacted: list[NotContacted] = field(default_factory=list)
+    address_dnssec: DnssecResult | None = None  # an SRV target's, when DANE needs it
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +92,11 @@ class Observed:
         submission_srv: the two RFC 6186 SRV answers (None: not looked up).
         submission_targets: what they name (``.`` kept).
         submission: the submission hosts they name, as probed.
-        mailbox_srv, mailbox_targets, mailbox: the same for the IMAP/POP3
-            SRV records (``_imaps``, ``_imap``, ``_pop3s``, ``_pop3``).
+        submission_dnssec: the DNSSEC status of the SRV answers that name a
+            host, and of the addresses of the hosts named by secure ones
+            (RFC 7673 §3: what decides whether their TLSA records count).
+        mailbox_srv, mailbox_targets, mailbox, mailbox_dnssec: the same for
+            the IMAP/POP3 SRV records (``_imaps``, ``_imap``, ``_pop3s``, ``_pop3``).
         deep: the deep scan of every endpoint it could reach (when asked for).
         deep_skipped: the endpoints it could not, and why.
         timings_ms: ``mx_lookup``, ``hosts`` and ``deep_scan``, milliseconds.
@@ -110,9 +114,11 @@ class Observed:
     submission_srv: list[DnsAnswer] | None = None
     submission_targets: list[SrvTarget] = field(default_factory=list)
     submission: list[HostObservation] = field(default_factory=list)
+    submission_dnssec: list[DnssecResult] = field(default_factory=list)
     mailbox_srv: list[DnsAnswer] | None = None
     mailbox_targets: list[SrvTarget] = field(default_factory=list)
     mailbox: list[HostObservation] = field(default_factory=list)
+    mailbox_dnssec: list[DnssecResult] = field(default_factory=list)
     deep: list[DeepScan] = field(default_factory=list)
     deep_skipped: list[DeepSkip] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -125,8 +131,15 @@ class Observed:
 
     @property
     def tlsa(self) -> list[TlsaLookup]:
-        """Every TLSA lookup, host by host."""
-        return [lk for h in self.hosts for lk in h.tlsa]
+        """Every TLSA lookup, host by host (MX, submission, mailbox), each (host, port) once."""
+        every = (*self.hosts, *self.submission, *self.mailbox)
+        unique = {(lk.host, lk.port): lk for h in reversed(every) for lk in reversed(h.tlsa)}
+        return list(reversed(unique.values()))
+
+    @property
+    def srv_dnssec(self) -> list[DnssecResult]:
+        """The DNSSEC statuses of the RFC 6186 side: SRV answers and their hosts' addresses."""
+        return [*self.submission_dnssec, *self.mailbox_dnssec]
 
 
 async def observe_check(
@@ -165,8 +178,9 @@ async def observe_check(
                 rdtype = "A" if config.ipv4 else "AAAA"
                 status_tasks.append(tg.create_task(dnssec.status(h.name, rdtype)))
     hosts = [t.result() for t in host_tasks]
-    sub_srv, sub_targets, sub_hosts = sub_task.result() if sub_task else (None, [], [])
-    box_srv, box_targets, box_hosts = box_task.result() if box_task else (None, [], [])
+    sub = sub_task.result() if sub_task else _SrvSide()
+    box = box_task.result() if box_task else _SrvSide()
+    sub_hosts, box_hosts = sub.hosts, box.hosts
     observed_at = time.perf_counter()
     deep: list[DeepScan] = []
     skipped: list[DeepSkip] = []
@@ -194,12 +208,14 @@ async def observe_check(
         mta_sts=sts_task.result() if sts_task else None,
         tls_rpt=tls_rpt_task.result() if tls_rpt_task else None,
         dnssec=[t.result() for t in status_tasks],
-        submission_srv=sub_srv,
-        submission_targets=sub_targets,
+        submission_srv=sub.srv,
+        submission_targets=sub.targets,
         submission=sub_hosts,
-        mailbox_srv=box_srv,
-        mailbox_targets=box_targets,
+        submission_dnssec=sub.dnssec,
+        mailbox_srv=box.srv,
+        mailbox_targets=box.targets,
         mailbox=box_hosts,
+        mailbox_dnssec=box.dnssec,
         deep=deep,
         deep_skipped=skipped,
         timings_ms={
@@ -219,18 +235,24 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
     """
     config, host, plan = target.config, target.host, target.plan
     tlsa: asyncio.Task[list[TlsaLookup]] | None = None
-    # RFC 7672 §2.2: TLSA applies only under a host name.  A submission
-    # server named by SRV would need RFC 7673, which is not judged here.
-    if plan.role not in ("submission", "mailbox") and not host.ip_literal and not _is_ip(host.name):
+    address_status: asyncio.Task[DnssecResult] | None = None
+    # RFC 7672 §2.2: TLSA applies only under a host name.  A host named by
+    # SRV records gets the ports of the secure ones only (RFC 7673 §3), and
+    # its address answer's DNSSEC status, which decides whether they count.
+    tlsa_ports = plan.tlsa_lookups()
+    if tlsa_ports and not host.ip_literal and not _is_ip(host.name):
         tlsa = asyncio.create_task(
             lookup_host_tlsa(
                 host.name,
-                plan.ports,
+                tlsa_ports,
                 check.resolver,
                 check.runtime.dnssec,
                 dnssec_timeout=config.timeouts.dns * 4,
             )
         )
+        if plan.role in ("submission", "mailbox"):
+            rdtype = "A" if config.ipv4 else "AAAA"
+            address_status = asyncio.create_task(check.runtime.dnssec.status(host.name, rdtype))
     # The CAA climb runs beside the probes too: they wait only for addresses.
     caa = None
     if not host.addresses and not host.ip_literal:
@@ -263,45 +285,98 @@ async def _observe_planned_host(check: Check, target: Target) -> HostObservation
             return HostObservation(resolved, [], [])
         ptrs = {r.address: r for r in await reverse}
         lookups = await tlsa if tlsa is not None else []
+        status = await address_status if address_status is not None else None
         return HostObservation(
-            resolved, endpoints, lookups, reverse=ptrs, not_contacted=not_contacted
+            resolved,
+            endpoints,
+            lookups,
+            reverse=ptrs,
+            not_contacted=not_contacted,
+            address_dnssec=status,
         )
     finally:
         if reverse is not None and not reverse.done():
             reverse.cancel()
-        for task in (tlsa, caa):
+        for task in (tlsa, caa, address_status):
             if task is not None and not task.done():
                 task.cancel()  # not awaited (no address, or the check was cancelled)
             elif task is not None and not task.cancelled():
                 task.exception()  # retrieved: a failure matters only when awaited above
 
 
-async def _observe_submission(
-    check: Check, domain: str
-) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
+@dataclass(frozen=True, slots=True)
+class _SrvSide:
+    """One RFC 6186 side (submission or mailbox) as observed; empty: not looked up."""
+
+    srv: list[DnsAnswer] | None = None
+    targets: list[SrvTarget] = field(default_factory=list)
+    hosts: list[HostObservation] = field(default_factory=list)
+    dnssec: list[DnssecResult] = field(default_factory=list)
+
+
+async def _observe_submission(check: Check, domain: str) -> _SrvSide:
     """The RFC 6186 SRV lookups, then every host and port they name, probed as submission."""
     answers, targets = await lookup_submission(domain, check.resolver)
+    secure, statuses = await _secure_srv(check, answers, targets)
     planned = [
-        Target(sub.host, sub.plan, replace(check.config, implicit_ports=sub.implicit_ports))
+        Target(
+            sub.host,
+            _with_tlsa(sub.plan, sub.host.name, secure),
+            replace(check.config, implicit_ports=sub.implicit_ports),
+        )
         for sub in plan_submission(targets)
     ]
-    return answers, targets, await _observe_all(check, planned)
+    return await _srv_side(check, answers, targets, planned, statuses)
 
 
-async def _observe_mailbox(
-    check: Check, domain: str
-) -> tuple[list[DnsAnswer], list[SrvTarget], list[HostObservation]]:
+async def _observe_mailbox(check: Check, domain: str) -> _SrvSide:
     """The IMAP/POP3 SRV lookups, then every host and port they name, in their protocols."""
     answers, targets = await lookup_mailbox(domain, check.resolver)
+    secure, statuses = await _secure_srv(check, answers, targets)
     planned = [
         Target(
             box.host,
-            box.plan,
+            _with_tlsa(box.plan, box.host.name, secure),
             replace(check.config, implicit_ports=box.implicit_ports, port_protocols=box.protocols),
         )
         for box in plan_mailbox(targets)
     ]
-    return answers, targets, await _observe_all(check, planned)
+    return await _srv_side(check, answers, targets, planned, statuses)
+
+
+async def _secure_srv(
+    check: Check, answers: list[DnsAnswer], targets: list[SrvTarget]
+) -> tuple[set[tuple[str, int]], list[DnssecResult]]:
+    """The (host, port) pairs named by DNSSEC-secure SRV answers, and every answer's status.
+
+    RFC 7673 §3: a client looks up TLSA records for an SRV target only when
+    the SRV answer was secure; an insecure one may have been forged, and so
+    may the host it names.  Only answers that name a host are validated.
+    """
+    naming = [a for a in answers if named_hosts(a)]
+    statuses = await asyncio.gather(*(check.runtime.dnssec.status(a.qname, "SRV") for a in naming))
+    secure: set[tuple[str, int]] = set()
+    for answer, status in zip(naming, statuses, strict=True):
+        if status.status == "secure":
+            secure |= named_hosts(answer)
+    return secure, list(statuses)
+
+
+def _with_tlsa(plan: ProbePlan, host: str, secure: set[tuple[str, int]]) -> ProbePlan:
+    """The plan, with TLSA looked up on the ports secure SRV records name for ``host``."""
+    return replace(plan, tlsa_ports=tuple(p for p in plan.ports if (host, p) in secure))
+
+
+async def _srv_side(
+    check: Check,
+    answers: list[DnsAnswer],
+    targets: list[SrvTarget],
+    planned: list[Target],
+    statuses: list[DnssecResult],
+) -> _SrvSide:
+    hosts = await _observe_all(check, planned)
+    addresses = [h.address_dnssec for h in hosts if h.address_dnssec is not None]
+    return _SrvSide(answers, targets, hosts, [*statuses, *addresses])
 
 
 async def _observe_all(check: Check, planned: list[Target]) -> list[HostObservation]:

@@ -38,7 +38,7 @@ async def run_planned(
         check, kind=kind, raw=raw, name=name, mx=mx, null_mx=null_mx, planned=planned
     )
     judged_at = time.perf_counter()
-    observations = derive(observed, check.now)
+    observations = derive(observed, check.now, check.runtime.trust)
     findings: list[Finding] = []
     verdict = DeliveryVerdict()
     problems: list[str] = []

@@ -35,11 +35,26 @@ class ProbePlan:
         required: the ports where a service is promised (an MX host's 25, an
             SRV record's port, a port the user named); a closed port outside
             this set is ``optional`` in the observation.
+        tlsa_ports: the ports whose TLSA records are looked up; None: the
+            role's rule (an MX host: 25 and every port probed, RFC 7672
+            §2.2; a named server: every port probed).  A host named by SRV
+            records gets the ports of the DNSSEC-secure ones (RFC 7673 §3).
     """
 
     ports: tuple[int, ...]
     role: EndpointRole = "mx"
     required: frozenset[int] = frozenset({25})
+    tlsa_ports: tuple[int, ...] | None = None
+
+    def tlsa_lookups(self) -> tuple[int, ...]:
+        """The ports to look TLSA records up for, in order, without repeats."""
+        if self.tlsa_ports is not None:
+            return tuple(dict.fromkeys(self.tlsa_ports))
+        if self.role == "mx":
+            return tuple(dict.fromkeys((25, *self.ports)))
+        if self.role == "server":
+            return tuple(dict.fromkeys(self.ports))
+        return ()
 
     @classmethod
     def mx(cls, ports: tuple[int, ...]) -> ProbePlan:

@@ -18,6 +18,7 @@ from mxtls.checks.providers import recognise
 from mxtls.engine.observe import HostObservation, Observed
 from mxtls.engine.runtime import Check
 from mxtls.models.deep import DeepScan
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.observations import DnsAnswer, EndpointObservation, SrvTarget
 from mxtls.models.report import (
@@ -77,6 +78,7 @@ def build_report(
             observed.submission,
             deep,
             observed.deep_skipped,
+            observed.submission_dnssec,
         ),
         mailbox=_srv_report(
             MailboxReport,
@@ -85,6 +87,7 @@ def build_report(
             observed.mailbox,
             deep,
             observed.deep_skipped,
+            observed.mailbox_dnssec,
         ),
         mta_sts=observed.mta_sts,
         tls_rpt=observed.tls_rpt,
@@ -126,11 +129,13 @@ def _srv_report(
     hosts: Sequence[HostObservation],
     deep: Sequence[DeepScan],
     skipped: Sequence[DeepSkip],
+    dnssec: Sequence[DnssecResult],
 ) -> S | None:
     """An RFC 6186 section (submission, mailbox): the SRV answers, targets and hosts probed."""
     if srv is None:
         return None  # not looked up (a server check, a null MX)
-    return kind(srv=srv, targets=targets, hosts=[_host_report(h, deep, skipped) for h in hosts])
+    hosts_seen = [_host_report(h, deep, skipped) for h in hosts]
+    return kind(srv=srv, targets=targets, hosts=hosts_seen, dnssec=list(dnssec))
 
 
 def _host_report(

@@ -32,12 +32,9 @@ MAX_SRV_TARGETS = 8  # per domain: hosts x ports probed for submission, at most
 MAX_PORT = 65_535
 
 
-def parse_srv(service: SubmissionService | MailboxService, answer: DnsAnswer) -> list[SrvTarget]:
-    """The SRV records of ``answer`` (``prio weight port target.``), best first.
-
-    Malformed records are skipped; RFC 2782 order: priority, then weight (higher first).
-    """
-    out: list[SrvTarget] = []
+def srv_records(answer: DnsAnswer) -> list[tuple[int, int, int, str]]:
+    """``(priority, weight, port, target)`` of each well-formed SRV record of ``answer``."""
+    out = []
     for text in answer.records:
         parts = text.split()
         if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
@@ -45,10 +42,24 @@ def parse_srv(service: SubmissionService | MailboxService, answer: DnsAnswer) ->
         priority, weight, port = (int(p) for p in parts[:3])
         if port > MAX_PORT:
             continue
-        target = parts[3].rstrip(".").lower() or "."
-        out.append(
-            SrvTarget(service=service, priority=priority, weight=weight, port=port, target=target)
-        )
+        out.append((priority, weight, port, parts[3].rstrip(".").lower() or "."))
+    return out
+
+
+def named_hosts(answer: DnsAnswer) -> set[tuple[str, int]]:
+    """The (host, port) pairs an SRV answer names (``.``, "not offered", left out)."""
+    return {(target, port) for _, _, port, target in srv_records(answer) if target != "."}
+
+
+def parse_srv(service: SubmissionService | MailboxService, answer: DnsAnswer) -> list[SrvTarget]:
+    """The SRV records of ``answer`` (``prio weight port target.``), best first.
+
+    Malformed records are skipped; RFC 2782 order: priority, then weight (higher first).
+    """
+    out = [
+        SrvTarget(service=service, priority=priority, weight=weight, port=port, target=target)
+        for priority, weight, port, target in srv_records(answer)
+    ]
     return sorted(out, key=lambda t: (t.priority, -t.weight, t.target, t.port))
 
 

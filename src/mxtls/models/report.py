@@ -77,11 +77,17 @@ class HostReport(_Model):
 
 
 class SubmissionReport(_Model):
-    """The domain's submission service as its SRV records name it, and what was seen there."""
+    """The domain's submission service as its SRV records name it, and what was seen there.
+
+    ``dnssec`` is the DNSSEC status of each SRV answer that names a host,
+    and of the addresses of the hosts that secure answers name: TLSA records
+    of an SRV target count only when both are secure (RFC 7673 §3).
+    """
 
     srv: list[DnsAnswer] = Field(default_factory=list)
     targets: list[SrvTarget] = Field(default_factory=list)
     hosts: list[HostReport] = Field(default_factory=list)
+    dnssec: list[DnssecResult] = Field(default_factory=list)
 
 
 class MailboxReport(SubmissionReport):

@@ -35,7 +35,6 @@ from mxtls.net.dns import RunResolver
 from mxtls.protocol.tlsa import normalize_record, tlsa_owner
 
 DNSSEC_STATUS_TIMEOUT_S = 10.0  # bound on one validation, all its lookups included
-SMTP_PORT = 25  # RFC 7672: DANE for MTA-to-MTA SMTP
 
 
 class DnssecValidator(Protocol):
@@ -57,8 +56,8 @@ async def lookup_tlsa(
     """Find the TLSA RRset an SMTP client would use for ``host``:``port``.
 
     Args:
-        host: the MX host name.
-        port: 25, or 465/587 for submission.
+        host: the MX host name (or a server's, or an SRV target).
+        port: 25, or the port of another service (465, 587, 993 …).
         resolver: the run's resolver (lookups are cached per run).
         dnssec: a validator; None when none is available (status unknown
             except for the AD bit).
@@ -165,20 +164,21 @@ async def lookup_host_tlsa(
     *,
     dnssec_timeout: float = DNSSEC_STATUS_TIMEOUT_S,
 ) -> list[TlsaLookup]:
-    """The TLSA lookups of one MX host: port 25 and each of ``ports``, concurrently.
+    """The TLSA lookups of one host: each of ``ports``, concurrently.
 
-    Port 25 is always looked up (RFC 7672 applies to relay there); 465 and
-    587 matter only where records are published.  Each lookup is bounded by
-    the resolver's timeout and ``dnssec_timeout``.
+    The caller says which ports: an MX host's always include 25 (RFC 7672
+    applies to relay there); other ports matter only where records are
+    published.  Each lookup is bounded by the resolver's timeout and
+    ``dnssec_timeout``.
 
     Returns:
-        One lookup per distinct port, port 25 first.
+        One lookup per distinct port, in the order given.
     """
     async with asyncio.TaskGroup() as group:
         tasks = [
             group.create_task(
                 lookup_tlsa(host, port, resolver, dnssec, dnssec_timeout=dnssec_timeout)
             )
-            for port in dict.fromkeys((SMTP_PORT, *ports))
+            for port in dict.fromkeys(ports)
         ]
     return [task.result() for task in tasks]

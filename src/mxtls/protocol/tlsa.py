@@ -1,11 +1,14 @@
-"""TLSA records for SMTP (RFC 6698, RFC 7671, RFC 7672): the codec, pure.
+"""TLSA records for mail (RFC 6698, RFC 7671, RFC 7672, RFC 7673): the codec, pure.
 
 A TLSA record ``usage selector mtype data`` at ``_25._tcp.MXHOST`` pins a key
-or certificate of the mail server.  For SMTP only two usages count (RFC 7672
-§3.1.3): DANE-EE(3) pins the server's own certificate or key, DANE-TA(2) pins
-a CA that issued it.  PKIX-TA(0) and PKIX-EE(1) are not meant for SMTP and
-clients treat them as unusable, as they do records with unknown
-parameters or a digest of the wrong length (:func:`usable_for_smtp`).
+or certificate of the mail server.  For SMTP relay only two usages count
+(RFC 7672 §3.1.3): DANE-EE(3) pins the server's own certificate or key,
+DANE-TA(2) pins a CA that issued it.  PKIX-TA(0) and PKIX-EE(1) are not meant
+for SMTP relay and its clients treat them as unusable, as they do records
+with unknown parameters or a digest of the wrong length
+(:func:`usable_for_smtp`).  On other ports (submission, IMAP, POP3: RFC 6698
+§2.1.1, RFC 7673) the PKIX usages are usable too, on top of PKIX validation
+(:func:`usable_for_port`).
 
 This module reads and writes records (:class:`TlsaRecord`), names their
 owner (:func:`tlsa_owner`) and computes what a record holds for a
@@ -154,8 +157,22 @@ class TlsaRecord:
         )
 
 
+SMTP_RELAY_PORT = 25  # RFC 7672: DANE for MTA-to-MTA SMTP, where PKIX usages are unusable
+
+
+def pkix_usages_apply(port: int) -> bool:
+    """Are PKIX-TA(0) and PKIX-EE(1) usable for the service on ``port``?
+
+    RFC 7672 §3.1.3 rules them out for SMTP relay (port 25) only: its
+    clients have no agreed set of trust anchors.  For every other service,
+    submission and IMAP/POP3 included (RFC 7673 for services found through
+    SRV records), RFC 6698 §2.1.1 applies and all four usages count.
+    """
+    return port != SMTP_RELAY_PORT
+
+
 def usable_for_smtp(rec: TlsaRecord) -> tuple[bool, str]:
-    """Whether an SMTP client may use ``rec`` at all (RFC 7672 §3.1.3, RFC 7671 §4).
+    """Whether an SMTP relay client may use ``rec`` at all (RFC 7672 §3.1.3, RFC 7671 §4).
 
     SMTP clients treat PKIX-TA(0) and PKIX-EE(1) records as unusable, and
     records with unknown usage, selector or matching type are unusable too.
@@ -166,10 +183,29 @@ def usable_for_smtp(rec: TlsaRecord) -> tuple[bool, str]:
     Returns:
         ``(usable, reason)``; the reason explains either verdict.
     """
+    return usable_record(rec, pkix=False)
+
+
+def usable_for_port(rec: TlsaRecord, port: int) -> tuple[bool, str]:
+    """Whether a client of the service on ``port`` may use ``rec`` (:func:`pkix_usages_apply`)."""
+    return usable_record(rec, pkix=pkix_usages_apply(port))
+
+
+def usable_record(rec: TlsaRecord, *, pkix: bool) -> tuple[bool, str]:
+    """Whether ``rec`` is usable, with (``pkix``, RFC 6698) or without (RFC 7672) PKIX usages.
+
+    Returns:
+        ``(usable, reason)``; the reason explains either verdict.
+    """
     what = rec.describe()
-    if rec.usage in (TlsaUsage.PKIX_TA, TlsaUsage.PKIX_EE):
+    if rec.usage in (TlsaUsage.PKIX_TA, TlsaUsage.PKIX_EE) and not pkix:
         return False, f"{what}: PKIX usages 0 and 1 are unusable for SMTP (RFC 7672 §3.1.3)"
-    if rec.usage not in (TlsaUsage.DANE_TA, TlsaUsage.DANE_EE):
+    if rec.usage not in (
+        TlsaUsage.PKIX_TA,
+        TlsaUsage.PKIX_EE,
+        TlsaUsage.DANE_TA,
+        TlsaUsage.DANE_EE,
+    ):
         return False, f"{what}: unknown certificate usage (RFC 7671 §4)"
     if rec.selector not in (TlsaSelector.CERT, TlsaSelector.SPKI):
         return False, f"{what}: unknown selector (RFC 7671 §4)"

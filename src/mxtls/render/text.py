@@ -16,11 +16,13 @@ report.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
 
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report, SubmissionReport
 from mxtls.render.hints import hint_for, host_of
@@ -106,7 +108,7 @@ def report_lines(report: Report, console: Console, options: TextOptions) -> list
 
 
 def headline(console: Console, report: Report, width: int, options: TextOptions) -> list[Text]:
-    """``good.lab — 2 MX hosts, 3 endpoints (3 with TLS), 0.21 s``."""
+    """``good.lab — 2 MX hosts, 1 submission host, 3 endpoints (3 with TLS), 0.21 s``."""
     s = report.summary
     text = Text()
     text.append(report.domain, style="bold")
@@ -114,9 +116,10 @@ def headline(console: Console, report: Report, width: int, options: TextOptions)
         text.append(f" ({report.input})")
     if report.kind == "domain":
         what = f"{s.hosts} MX host{'s' * (s.hosts != 1)}"
-        extra = len(report.submission.hosts) if report.submission is not None else 0
-        if extra:
-            what += f", {extra} submission host{'s' * (extra != 1)}"
+        for section, label in ((report.submission, "submission"), (report.mailbox, "mailbox")):
+            extra = len(section.hosts) if section is not None else 0
+            if extra:
+                what += f", {extra} {label} host{'s' * (extra != 1)}"
     else:
         what = f"{s.hosts} server{'s' * (s.hosts != 1)}"
     text.append(
@@ -180,16 +183,7 @@ def policy_lines(console: Console, report: Report, width: int) -> list[Text]:
         text = f"rua {', '.join(rpt.rua)}" if rpt.rua else "none or invalid"
         rows.append(("TLS-RPT", Text(text)))
     if report.dnssec:
-        by_status: dict[str, list[str]] = defaultdict(list)
-        for r in report.dnssec:
-            by_status[r.status].append(f"{r.qname} {r.rdtype}")
-        how = (
-            "validated by mxtls from its trust anchor"
-            if report.dnssec[0].mode == "validate"
-            else "as the resolver's AD bit says"
-        )
-        text = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
-        rows.append(("DNSSEC", Text(f"{text} ({how})")))
+        rows.append(("DNSSEC", Text(dnssec_text(report.dnssec))))
     out: list[Text] = []
     for label, body in rows:
         out += hanging(console, label, body, width, indent=2, column=POLICY_COLUMN)
@@ -205,6 +199,20 @@ def policy_lines(console: Console, report: Report, width: int) -> list[Text]:
     if not out:
         return []
     return [Text(""), Text("Policies against downgrade", style="bold"), *out]
+
+
+def dnssec_text(results: Sequence[DnssecResult]) -> str:
+    """``secure: example.com MX, mx.example.com A (validated by mxtls …)``: statuses by kind."""
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for r in results:
+        by_status[r.status].append(f"{r.qname} {r.rdtype}")
+    how = (
+        "validated by mxtls from its trust anchor"
+        if results[0].mode == "validate"
+        else "as the resolver's AD bit says"
+    )
+    text = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
+    return f"{text} ({how})"
 
 
 def submission_lines(
@@ -251,6 +259,12 @@ def _srv_section(
         tls = "implicit TLS" if t.service in _IMPLICIT_SERVICES else "STARTTLS"
         body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
         out += hanging(console, f"_{t.service}._tcp", body, width, indent=2, column=21)
+    if section.dnssec:  # RFC 7673 §3: TLSA of an SRV target counts only when both are secure
+        text = dnssec_text(section.dnssec)
+        if any(r.rdtype == "SRV" and r.status != "secure" for r in section.dnssec):
+            text += "; DANE applies only to hosts that secure answers name"
+        body = Text(text, style="dim")
+        out += hanging(console, "DNSSEC", body, width, indent=2, column=21)
     for host in section.hosts:
         out.append(Text(""))
         out += render_host(
@@ -262,6 +276,9 @@ def _srv_section(
             verbose=options.verbose,
             expiry=expiry_styles(report.findings),
         )
+        if options.transcript:
+            for ep in host.endpoints:
+                out += transcript(console, ep, width)
     return out
 
 

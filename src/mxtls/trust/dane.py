@@ -15,6 +15,15 @@ semantics:
   and so must every intermediate below the anchor.  The anchor's own dates
   are not checked: a trust anchor is a name and a key (RFC 5280 §6.1.1).
 
+Other services than SMTP relay (submission, IMAP, POP3: RFC 6698 §2.1.1,
+RFC 7673) may also use the PKIX usages, with ``allow_pkix``:
+
+* PKIX-EE(1) is compared with the leaf, PKIX-TA(0) with every certificate
+  of the validated path, its trust anchor included even when the server did
+  not send it.  Either authenticates the server only when the chain passes
+  PKIX validation against the run's trust store (:class:`PkixPath`, computed
+  by the caller) and the leaf is within its dates and names the host.
+
 The result names, for every record, the certificate it matched (index in the
 chain) and, when it did not authenticate the server, why; a report can then
 say more than "none of the TLSA records match".  Pure: the clock is passed in.
@@ -34,7 +43,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 
-from mxtls.protocol.tlsa import TlsaRecord, TlsaUsage, association_data, usable_for_smtp
+from mxtls.protocol.tlsa import TlsaRecord, TlsaUsage, association_data, usable_record
 from mxtls.trust.certinfo import MAX_CHAIN_JUDGED, UnparsableCertificateError, load_certificate
 from mxtls.trust.names import hostname_matches
 
@@ -77,11 +86,14 @@ class TlsaOutcome:
 
     Attributes:
         record: the record.
-        usable: whether SMTP clients use it at all (:func:`usable_for_smtp`).
+        usable: whether the service's clients use it at all
+            (:func:`~mxtls.protocol.tlsa.usable_record`).
         matched_index: index in the chain of the certificate whose data
             matched the record, or None when none did.
         authenticated: whether this record authenticates the server.
         reason: why (or why not), for reports.
+        anchor_der: PKIX-TA(0) only: the trust anchor it matched when the
+            server did not send that certificate (``matched_index`` is None).
     """
 
     record: TlsaRecord
@@ -89,6 +101,21 @@ class TlsaOutcome:
     matched_index: int | None
     authenticated: bool
     reason: str
+    anchor_der: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PkixPath:
+    """PKIX path validation of a presented chain, as the PKIX usages need it.
+
+    Attributes:
+        path: the validated path (DER, leaf first, ending at the trust
+            store's anchor); empty when validation failed.
+        problem: why validation failed ("" when it did not).
+    """
+
+    path: tuple[bytes, ...] = ()
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -316,20 +343,101 @@ def _match_ta(
     )
 
 
+def _match_pkix(
+    rec: TlsaRecord,
+    chain: _Chain,
+    hits: list[int],
+    reference: str,
+    now: datetime,
+    pkix: PkixPath | None,
+) -> TlsaOutcome:
+    """PKIX-EE(1) or PKIX-TA(0): a match on the validated path, then the usual PKIX checks."""
+    what = rec.describe()
+    ee = rec.usage == TlsaUsage.PKIX_EE
+    anchor: bytes | None = None
+    if ee:
+        index = 0 if 0 in hits else None
+    else:
+        index = next((i for i in hits if i > 0), None)
+        if index is None and pkix is not None:
+            anchor = next((der for der in pkix.path[1:] if _data(der, rec) == rec.data), None)
+    matched = index is not None or anchor is not None
+
+    def outcome(authenticated: bool, reason: str) -> TlsaOutcome:
+        return TlsaOutcome(
+            record=rec,
+            usable=True,
+            matched_index=index if index is not None else (hits[0] if hits else None),
+            authenticated=authenticated,
+            reason=reason,
+            anchor_der=anchor,
+        )
+
+    if not matched:
+        target = "the leaf certificate" if ee else "any CA certificate of the chain or its anchor"
+        return outcome(False, f"{what} does not match {target} (RFC 6698 §2.1.1)")
+    if pkix is None:
+        return outcome(False, f"{what} matches, but no PKIX validation was possible here")
+    if not pkix.path:
+        return outcome(
+            False,
+            f"{what} matches, but the chain fails PKIX validation ({pkix.problem}), "
+            "which this usage requires (RFC 6698 §2.1.1)",
+        )
+    if index is not None and not ee and chain.der[index] not in pkix.path:
+        return outcome(False, f"{what} matches certificate #{index}, which is not on the path")
+    problem = _pkix_problem(chain, pkix, reference, now)
+    if problem is not None:
+        return outcome(False, f"{what} matches, but {problem}")
+    where = "the leaf" if ee else ("the trust anchor" if anchor else f"certificate #{index}")
+    return outcome(
+        True, f"{what} matches {where}; the chain passes PKIX validation and names {reference!r}"
+    )
+
+
+def _data(der: bytes, rec: TlsaRecord) -> bytes | None:
+    try:
+        return association_data(der, rec.selector, rec.mtype)
+    except ValueError:
+        return None
+
+
+def _pkix_problem(chain: _Chain, pkix: PkixPath, reference: str, now: datetime) -> str | None:
+    """What stops a validated path from authenticating now: dates, or the name."""
+    for step, der in enumerate(pkix.path[:-1]):  # the anchor's own dates do not count
+        cert = _load(der)
+        if cert is None:
+            return f"certificate #{step} of the path does not parse"
+        label = "the leaf certificate" if step == 0 else f"intermediate #{step}"
+        problem = _validity_problem(cert, now, label)
+        if problem is not None:
+            return problem
+    leaf = chain.cert(0)
+    if leaf is None or not cert_matches_hostname(leaf, reference):
+        return f"the leaf certificate does not name {reference!r} (RFC 6125)"
+    return None
+
+
 def match_chain(
     records: Iterable[TlsaRecord],
     chain_der: Sequence[bytes],
     *,
     mx_host: str,
     now: datetime,
+    allow_pkix: bool = False,
+    pkix: PkixPath | None = None,
 ) -> DaneMatch:
-    """Judge a presented chain against a TLSA RRset (RFC 7672 §3).
+    """Judge a presented chain against a TLSA RRset (RFC 7672 §3; RFC 6698 §2.1.1).
 
     Args:
-        records: the TLSA RRset of ``_25._tcp.MXHOST`` (any order).
+        records: the TLSA RRset of ``_PORT._tcp.HOST`` (any order).
         chain_der: the certificates as the server sent them, leaf first.
-        mx_host: the reference name for DANE-TA(2) (the TLSA base domain).
+        mx_host: the reference name for DANE-TA(2) and the PKIX usages (the
+            TLSA base domain).
         now: the run's clock (naive datetimes are taken as UTC).
+        allow_pkix: the PKIX usages are usable (a service other than SMTP relay).
+        pkix: the chain's PKIX validation (None: none was possible, so the
+            PKIX usages authenticate nothing).
 
     Returns:
         The verdict with one outcome per record.  Never raises on hostile
@@ -340,7 +448,7 @@ def match_chain(
     chain = _Chain(chain_der[:MAX_CHAIN_JUDGED])  # the first ones: see MAX_CHAIN_JUDGED
     outcomes: list[TlsaOutcome] = []
     for rec in records:
-        usable, why = usable_for_smtp(rec)
+        usable, why = usable_record(rec, pkix=allow_pkix)
         if not usable:
             outcomes.append(
                 TlsaOutcome(
@@ -362,8 +470,10 @@ def match_chain(
         hits = chain.matching(rec)
         if rec.usage == TlsaUsage.DANE_EE:
             outcomes.append(_match_ee(rec, hits))
-        else:
+        elif rec.usage == TlsaUsage.DANE_TA:
             outcomes.append(_match_ta(rec, chain, hits, _fold(mx_host), now))
+        else:
+            outcomes.append(_match_pkix(rec, chain, hits, _fold(mx_host), now, pkix))
     winner = next((o for o in outcomes if o.authenticated), None)
     return DaneMatch(
         authenticated=winner is not None,
