@@ -7,13 +7,9 @@ in the environment and grep every output for it (and its base64 forms).
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +23,7 @@ from mxtls.lab.ca import LabCA
 from mxtls.lab.dns_server import DnsServer
 from mxtls.render.text import render_text
 from mxtls.testing import DovecotInstance
+from tests.e2e.cli_run import mxtls, secret_forms
 from tests.net.test_smtp_auth import PASSWORD, USER, AuthPeer, _peer
 from tests.peers import require_peer
 
@@ -43,19 +40,6 @@ _imap._tcp SRV 0 1 143 mail.mbox.test.
 _pop3s._tcp SRV 0 1 995 mail.mbox.test.
 _pop3._tcp SRV 0 0 0 .
 """
-RUN_TIMEOUT_S = 60
-
-
-def mxtls(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mxtls", *args],
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})},
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +117,6 @@ def test_protocol_option_overrides_the_port(dovecot: tuple[DovecotInstance, str]
     assert ep["protocol"] == "imap" and ep["starttls_offered"] is True
 
 
-def _secret_forms() -> list[str]:
-    plain = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
-    return [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(), plain]
-
-
 def test_auth_over_tls_and_the_secret_appears_nowhere(auth_peer: AuthPeer) -> None:
     env = {"MXTLS_TEST_AUTH_SECRET": PASSWORD}
     base = [
@@ -181,7 +160,7 @@ def test_auth_over_tls_and_the_secret_appears_nowhere(auth_peer: AuthPeer) -> No
         assert accepted in flat and proved in flat
         assert "AUTH before TLS (throw-away credentials): PLAIN answered 530" in flat
     for text in outputs:
-        for secret in _secret_forms():
+        for secret in secret_forms(USER, PASSWORD):
             assert secret not in text
 
 

@@ -11,6 +11,7 @@ from cryptography import x509
 
 from mxtls.checks.codes import CODES
 from mxtls.config import CheckConfig
+from mxtls.lab.listeners import listen_address
 from mxtls.lab.scenarios import (
     BACKGROUND_CODES,
     HTTPS_PORT,
@@ -18,7 +19,7 @@ from mxtls.lab.scenarios import (
     SCENARIOS,
     scenario_table,
 )
-from mxtls.lab.world import Lab, listen_address
+from mxtls.lab.world import Lab
 
 
 def refused(address: str, port: int) -> bool:
@@ -73,7 +74,7 @@ def test_every_core_code_has_a_scenario() -> None:
 
 def test_public_surface(world: Lab) -> None:
     assert set(world.port_map) == {*LOGICAL_PORTS, HTTPS_PORT}
-    assert len(set(world.port_map.values())) == 4
+    assert len(set(world.port_map.values())) == len(LOGICAL_PORTS) + 1
     assert world.https_port == world.port_map[HTTPS_PORT]
     ip, port = world.nameserver
     assert ip == "127.0.0.1" and port > 0
@@ -119,8 +120,9 @@ def test_check_config_and_cli_args_aim_at_the_lab(world: Lab) -> None:
     assert cfg.nameservers == (world.nameserver,) and cfg.ca_file == world.ca_file
     assert cfg.connect_port(25) == world.port_map[25] and cfg.warn_days == 5
     args = world.cli_args()
-    assert args.count("--port-map") == 4
+    assert args.count("--port-map") == len(LOGICAL_PORTS) + 1  # and 443
     assert f"465:{world.port_map[465]}" in args
+    assert f"993:{world.port_map[993]}" in args and f"110:{world.port_map[110]}" in args
     assert f"443:{world.https_port}" in args
     assert cfg.connect_port(443) == world.https_port
     assert cfg.trust_anchor == world.trust_anchor and cfg.dnssec_validate

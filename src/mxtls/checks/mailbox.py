@@ -23,8 +23,8 @@ from mxtls.models.observations import EndpointObservation, MailboxReply
 # RFC 2595 §3.1 / RFC 9051 §6.2.3: LOGIN is refused before TLS when LOGINDISABLED
 # is advertised; these SASL mechanisms carry the password itself.
 PLAINTEXT_MECHANISMS = frozenset({"PLAIN", "LOGIN"})
-_READY = {"imap": ("OK", "PREAUTH"), "pop3": ("+OK",)}
-_UPGRADE = {"imap": "STARTTLS", "pop3": "STLS"}
+READY_STATUS = {"imap": ("OK", "PREAUTH"), "pop3": ("+OK",)}
+UPGRADE_VERB = {"imap": "STARTTLS", "pop3": "STLS"}
 _NAMES = {"imap": "IMAP", "pop3": "POP3"}
 
 
@@ -76,7 +76,7 @@ def check_mailbox(obs: EndpointObservation) -> list[Finding]:
             )
         ]
     greeting = obs.greeting
-    if greeting is None or greeting.status not in _READY[protocol]:
+    if greeting is None or greeting.status not in READY_STATUS[protocol]:
         why = (
             f"greeting {_summary(greeting)}"
             if greeting is not None
@@ -90,7 +90,7 @@ def check_mailbox(obs: EndpointObservation) -> list[Finding]:
 
 
 def _upgrade(obs: EndpointObservation, target: str, protocol: str) -> list[Finding]:
-    verb, name = _UPGRADE[protocol], _NAMES[protocol]
+    verb, name = UPGRADE_VERB[protocol], _NAMES[protocol]
     if obs.starttls_offered is False:
         return [
             make_finding(

@@ -58,6 +58,16 @@ def lab_config(lab: Lab, *, timeout: float = DEMO_TIMEOUT_S) -> CheckConfig:
     )
 
 
+def with_account(lab: Lab, domain: str, config: CheckConfig) -> CheckConfig:
+    """``config`` for ``domain``: with the row's lab account, SMTP AUTH is tried inside
+    TLS and, with throw-away credentials, before it (``--auth-user``,
+    ``--auth-check-plaintext``), as a user would ask."""
+    account = lab.account(domain)
+    if account is None:
+        return replace(config)
+    return replace(config, auth=account, auth_check_plaintext=True)
+
+
 def lab_flags(lab: Lab) -> str:
     """The ``mxtls check`` flags that reach ``lab`` from another terminal."""
     ip, port = lab.nameserver
@@ -86,8 +96,12 @@ def demo(
     """Start the built-in lab and check some of its domains.
 
     The lab is a real local mail world on loopback: a DNS server, SMTP
-    servers with STARTTLS and implicit TLS, and a throwaway CA issuing good
-    and deliberately broken certificates.  Nothing leaves this machine.
+    servers with STARTTLS and implicit TLS, IMAP and POP3 servers, a
+    submission server with SMTP AUTH for a lab account, and a throwaway CA
+    issuing good and deliberately broken certificates.  Nothing leaves this
+    machine.  Where a lab domain has an account (mailbox.lab), the demo logs
+    in with it inside TLS and checks that AUTH is refused before TLS; the
+    password is never shown.
 
     \b
     Examples:
@@ -150,7 +164,7 @@ async def _demo(
 
         async def one(domain: str) -> Report:
             async with gate:
-                return await check_domain(domain, replace(config))
+                return await check_domain(domain, with_account(lab, domain, config))
 
         reports = await asyncio.gather(*(one(d) for d in chosen))
 
@@ -196,6 +210,9 @@ def _list_lines(console: Console) -> list[Text]:
         lines += hanging(console, head, sc.description, console.width, column=24)
         codes = ", ".join(sorted(sc.expected)) or "no findings"
         lines += wrap(console, Text(f"expects: {codes}", style="dim"), console.width, indent=4)
+        if sc.account is not None:
+            login = f"logs in: SMTP AUTH as {sc.account} (password picked when the lab starts)"
+            lines += wrap(console, Text(login, style="dim"), console.width, indent=4)
     return lines
 
 
@@ -267,6 +284,15 @@ def lab(duration: float, latency_ms: float, synthetic: int, synthetic_list: Path
             click.echo("mxtls lab is running on loopback. In another terminal:")
             click.echo(f"  mxtls check good.lab {lab_flags(world)}")
             click.echo("Lab domains: " + ", ".join(world.domains))
+            for domain in world.domains:
+                account = world.account(domain)
+                if account is not None:
+                    click.echo(
+                        f"Lab account of {domain} (SMTP AUTH on its submission host):\n"
+                        f"  MXTLS_LAB_PASSWORD='{account.secret.reveal()}' mxtls check {domain} "
+                        f"--auth-user {account.user} --auth-password-env MXTLS_LAB_PASSWORD "
+                        "<flags above>"
+                    )
             if world.synthetic is not None:
                 first, last = world.synthetic.domain(1), world.synthetic.domain(synthetic)
                 click.echo(f"Synthetic domains: {first} ... {last}")

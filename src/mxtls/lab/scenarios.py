@@ -1,7 +1,8 @@
 """The lab's domains as data: one row per scenario, under the reserved TLD ``.lab``.
 
 A :class:`Scenario` says what the lab serves for a domain (MX hosts, which
-SMTP behaviour listens on which logical port, how each certificate is
+SMTP, IMAP or POP3 behaviour listens on which logical port, a mail user's
+account for SMTP AUTH, how each certificate is
 issued, TLSA records, an MTA-STS policy and how its host answers, whether
 the zone is DNSSEC-signed, extra DNS records, DNS faults) and which finding
 codes a correct checker reports for it.  :class:`mxtls.lab.world.Lab` turns
@@ -29,16 +30,21 @@ from mxtls.lab.ca import KeyKind
 from mxtls.lab.dns_server import DnsFault
 from mxtls.lab.dnssec import DnssecMode
 from mxtls.lab.https_server import PolicyServing
+from mxtls.lab.mailbox_server import MailboxMode
 from mxtls.lab.smtp_server import SmtpMode
 
-LOGICAL_PORTS = (25, 465, 587)  # every lab host listens on these unless its row says otherwise
+# The logical ports of the lab, each served on one local port shared by every
+# host: SMTP relay and submission, then IMAP (143/993) and POP3 (110/995).
+SMTP_PORTS = (25, 465, 587)
+MAILBOX_LOGICAL_PORTS = (143, 993, 110, 995)
+LOGICAL_PORTS = (*SMTP_PORTS, *MAILBOX_LOGICAL_PORTS)
 HTTPS_PORT = 443  # RFC 8461 §3.3: the MTA-STS policy host; lab policy hosts share one local port
 TLSA_PORT = 25  # RFC 7672 §2.2: TLSA records for SMTP relay live at _25._tcp.MXHOST
 BACKGROUND_CODES = frozenset({"mta_sts.missing", "dnssec.unsigned", "submission.not_advertised"})
 STS_MAX_AGE_S = 604_800  # one week: RFC 8461 §3.2 expects weeks or more
 STS_TXT = "v=STSv1; id=20260101T000000;"  # RFC 8461 §3.1
 
-Ports = Mapping[int, SmtpMode]
+Ports = Mapping[int, SmtpMode | MailboxMode]  # SMTP modes on SMTP ports, mailbox modes on 143 …
 
 
 def ports(
@@ -51,6 +57,9 @@ def ports(
 GOOD_PORTS = ports()
 RELAY_ONLY: Ports = MappingProxyType({25: SmtpMode.GOOD})  # an MX as providers run them
 SUBMISSION_PORTS: Ports = MappingProxyType({465: SmtpMode.SUBMISSIONS, 587: SmtpMode.SUBMISSION})
+# IMAP and POP3 as Dovecot serves them: STARTTLS on 143/110, implicit TLS on 993/995.
+MAILBOX_PORTS: Ports = MappingProxyType({p: MailboxMode.GOOD for p in MAILBOX_LOGICAL_PORTS})
+USER_PORTS: Ports = MappingProxyType({**SUBMISSION_PORTS, **MAILBOX_PORTS})  # a users' host
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,10 +88,11 @@ class CertSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TlsaSpec:
-    """A TLSA record for an MX host, computed from a certificate when the lab starts.
+    """A TLSA record for a host, computed from a certificate when the lab starts.
 
     Attributes:
         usage, selector, mtype: the record's parameters (RFC 6698 §2.1).
+        port: the service port of its owner name, ``_PORT._tcp.HOST``.
         of: which certificate it pins: ``leaf`` (the host's own, as served on
             its first address),
             ``issuer`` (the lab intermediate that signed it), ``other`` (a
@@ -94,11 +104,16 @@ class TlsaSpec:
     selector: int = 1
     mtype: int = 1
     of: Literal["leaf", "issuer", "other", "other_issuer"] = "leaf"
+    port: int = TLSA_PORT
 
 
 DANE_EE = TlsaSpec()  # 3 1 1 of the live leaf
 DANE_TA = TlsaSpec(usage=2, of="issuer")  # 2 1 1 of the lab intermediate
 ROLLOVER = (DANE_EE, DANE_TA)  # RFC 7671 §8.1 "current + next": survives a leaf key change
+# RFC 6698 §2.1.1 usages for protocols other than SMTP: the chain must also pass
+# PKIX validation, and the record pins the leaf (1) or a CA on the path (0).
+PKIX_EE_IMAPS = TlsaSpec(usage=1, port=993)
+PKIX_TA_IMAPS = TlsaSpec(usage=0, port=993, of="issuer")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,7 +154,9 @@ class HostSpec:
 
     Attributes:
         name: the host name (inside the scenario's domain).
-        ports: logical port -> behaviour; a port left out stays closed.
+        ports: logical port -> behaviour (an SMTP mode on 25/465/587, a
+            mailbox mode on 143/993 IMAP and 110/995 POP3); a port left
+            out stays closed.
         cert: certificate for every TLS listener of the host.
         nosni_cert: certificate for clients that send no SNI (None: ``cert``).
         addresses: how many IPv4 loopback addresses (``127.77.<n>.<m>``).
@@ -149,7 +166,7 @@ class HostSpec:
             sockets on any machine with loopback, so a host can have several
             IPv6 addresses without configuring any.
         in_dns: publish A/AAAA records for ``name``.
-        tlsa: TLSA records at ``_25._tcp.<name>`` (``of="leaf"`` is ``cert``).
+        tlsa: TLSA records at ``_PORT._tcp.<name>`` (``of="leaf"`` is ``cert``).
         second_cert: a certificate of another key type on the same listeners
             (RSA next to ECDSA); a client that offers only its algorithms gets it.
         ptr: the PTR name of each IPv4 address: :data:`PTR_SELF` (the host
@@ -173,6 +190,7 @@ class HostSpec:
 
 
 PTR_SELF = "@"  # HostSpec.ptr: the host's own name
+_SUBMISSION_SRV = ("_submission._tcp.", "_submissions._tcp.")  # RFC 6186 §3.1, RFC 8314 §5.1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +210,9 @@ class Scenario:
         caa, tls_rpt: publish a CAA record and a valid TLS-RPT record.
         mta_sts: publish an MTA-STS record and serve its policy (None: neither).
         dnssec: sign the zone (and publish its DS in ``lab.``), or not.
+        account: the user name of a mail account the row's submission
+            listeners authenticate (SMTP AUTH inside TLS; the lab picks the
+            password); ``mxtls demo`` logs in with it.
         demo: shown by ``mxtls demo`` without arguments.
         slow: the checker must wait for one of its timeouts (tarpit, silent DNS).
     """
@@ -208,6 +229,7 @@ class Scenario:
     tls_rpt: bool = True
     mta_sts: MtaStsSpec | None = None
     dnssec: DnssecMode = DnssecMode.UNSIGNED
+    account: str | None = None
     demo: bool = False
     slow: bool = False
 
@@ -225,7 +247,7 @@ class Scenario:
             codes.add("mta_sts.missing")
         if self.dnssec is DnssecMode.UNSIGNED:
             codes.add("dnssec.unsigned")
-        if not any("._tcp." in r and " SRV " in r for r in self.records):
+        if not any(r.startswith(_SUBMISSION_SRV) and " SRV " in r for r in self.records):
             codes.add("submission.not_advertised")
         return frozenset(codes) & BACKGROUND_CODES
 
@@ -871,6 +893,72 @@ SCENARIOS: tuple[Scenario, ...] = (
             HostSpec(name="mx2.ptr.lab", ptr="old-server.ptr.lab"),
         ),
         records=("old-server.ptr.lab. A 127.0.0.9",),
+    ),
+    # -- what mail users touch (appended: earlier rows keep their addresses) --
+    Scenario(
+        domain="mailbox.lab",
+        description="what mail users touch, named by SRV records: submission with SMTP AUTH "
+        "only inside TLS (the demo logs in), IMAP and POP3 with STARTTLS and implicit TLS; "
+        "signed zone, TLSA on 25, 465 and 993 (PKIX usages on IMAP: usable there, not on SMTP)",
+        expected=_codes(),
+        hosts=(
+            HostSpec(name="mx.mailbox.lab", ports=RELAY_ONLY, tlsa=ROLLOVER),
+            HostSpec(
+                name="mail.mailbox.lab",
+                ports=USER_PORTS,
+                tlsa=(
+                    TlsaSpec(port=465),
+                    TlsaSpec(usage=2, port=465, of="issuer"),
+                    PKIX_EE_IMAPS,
+                    PKIX_TA_IMAPS,
+                ),
+            ),
+        ),
+        mx=("10 mx.mailbox.lab.",),
+        records=(
+            "_submissions._tcp.mailbox.lab. SRV 0 1 465 mail.mailbox.lab.",
+            "_submission._tcp.mailbox.lab. SRV 0 1 587 mail.mailbox.lab.",
+            "_imaps._tcp.mailbox.lab. SRV 0 1 993 mail.mailbox.lab.",
+            "_imap._tcp.mailbox.lab. SRV 0 1 143 mail.mailbox.lab.",
+            "_pop3s._tcp.mailbox.lab. SRV 0 1 995 mail.mailbox.lab.",
+            "_pop3._tcp.mailbox.lab. SRV 0 1 110 mail.mailbox.lab.",
+        ),
+        dnssec=_SIGNED,
+        account="demo@mailbox.lab",
+        demo=True,
+    ),
+    Scenario(
+        domain="mailbox-plain.lab",
+        description="IMAP offers a login before STARTTLS, POP3 offers no STLS at all, the "
+        "POP3S port its SRV record names is closed, and the IMAPS TLSA record pins a key the "
+        "server does not use",
+        expected=_codes(
+            "imap.auth_before_tls",
+            "pop3.auth_before_tls",
+            "starttls.not_offered",
+            "pop3.unavailable",
+            "dane.mismatch",
+        ),
+        hosts=(
+            HostSpec(name="mx.mailbox-plain.lab", ports=RELAY_ONLY, tlsa=ROLLOVER),
+            HostSpec(
+                name="imap.mailbox-plain.lab",
+                ports=MappingProxyType({143: MailboxMode.PLAIN_LOGIN, 993: MailboxMode.GOOD}),
+                tlsa=(TlsaSpec(port=993, of="other"),),
+            ),
+            HostSpec(
+                name="pop.mailbox-plain.lab",
+                ports=MappingProxyType({110: MailboxMode.NO_STARTTLS}),
+            ),
+        ),
+        mx=("10 mx.mailbox-plain.lab.",),
+        records=(
+            "_imap._tcp.mailbox-plain.lab. SRV 0 1 143 imap.mailbox-plain.lab.",
+            "_imaps._tcp.mailbox-plain.lab. SRV 0 1 993 imap.mailbox-plain.lab.",
+            "_pop3._tcp.mailbox-plain.lab. SRV 0 1 110 pop.mailbox-plain.lab.",
+            "_pop3s._tcp.mailbox-plain.lab. SRV 0 1 995 pop.mailbox-plain.lab.",
+        ),
+        dnssec=_SIGNED,
     ),
 )
 

@@ -1,13 +1,18 @@
 """A small SMTP server for the lab: only what a checker talks to.
 
-Theory of operation: each listener serves one :class:`SmtpBehaviour`.  A
+Theory of operation: each listener serves one behaviour: an
+:class:`SmtpBehaviour`, or another protocol's (the IMAP and POP3 dialogues
+of :mod:`mxtls.lab.mailbox_server` share these listeners and connections,
+see :class:`Behaviour`).  A
 connection is an :class:`asyncio.Protocol` with its own line buffer (so
 STARTTLS can discard plaintext a client pipelined after the command, the
 safe answer to CVE-2011-0411) and one task running the dialogue under a
 total lifetime bound.  The dialogue knows banner, EHLO/HELO, STARTTLS,
 NOOP, RSET and QUIT, and answers 502 to everything else; the behaviour's
 mode decides where it deviates from a healthy MTA (no STARTTLS, 454, a
-broken handshake, a tarpit, 421/554 banners, …).  TLS is Python's ``ssl``
+broken handshake, a tarpit, 421/554 banners, …).  A submission listener
+with a lab account runs SMTP AUTH inside TLS (:mod:`mxtls.lab.sasl_server`)
+and refuses it before TLS with ``530``.  TLS is Python's ``ssl``
 with the behaviour's certificate chain, upgraded with ``loop.start_tls``.
 
 Closing the server aborts every connection and cancels every task, so a
@@ -22,14 +27,17 @@ import itertools
 import logging
 import socket
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mxtls.lab.ca import Issued
+from mxtls.lab.sasl_server import MECHANISMS, LabAccount, serve_auth
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +93,39 @@ _TLS_MODES = frozenset(
 )
 
 
+class Behaviour(Protocol):
+    """What a listener serves: its certificates, and the dialogue it plays on a connection."""
+
+    @property
+    def hostname(self) -> str:
+        """The name the server gives itself (banner, greeting)."""
+        ...
+
+    @property
+    def cert(self) -> Issued | None:
+        """The chain and key for TLS (None: no TLS at all)."""
+        ...
+
+    @property
+    def nosni_cert(self) -> Issued | None:
+        """Served instead of ``cert`` to a client that sends no SNI."""
+        ...
+
+    @property
+    def second_cert(self) -> Issued | None:
+        """Another key type's chain, loaded next to ``cert``."""
+        ...
+
+    @property
+    def implicit_tls(self) -> bool:
+        """True when TLS starts with the first byte."""
+        ...
+
+    def play(self, conn: Connection) -> Awaitable[None]:
+        """The dialogue of one connection, from the first byte to the close."""
+        ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SmtpBehaviour:
     """What one listener does.
@@ -97,6 +138,8 @@ class SmtpBehaviour:
             (required for ``sni_cert``; honoured by every TLS mode).
         second_cert: another key type's chain loaded next to ``cert``
             (OpenSSL picks by the client's signature algorithms).
+        account: the mail user a submission listener authenticates (SMTP
+            AUTH inside TLS); None: every AUTH is refused (535).
     """
 
     mode: SmtpMode = SmtpMode.GOOD
@@ -104,6 +147,7 @@ class SmtpBehaviour:
     cert: Issued | None = None
     nosni_cert: Issued | None = None
     second_cert: Issued | None = None
+    account: LabAccount | None = None
 
     def __post_init__(self) -> None:
         if self.mode in _TLS_MODES and self.cert is None:
@@ -116,6 +160,10 @@ class SmtpBehaviour:
         """True when TLS starts with the first byte."""
         return self.mode in (SmtpMode.IMPLICIT_TLS, SmtpMode.SUBMISSIONS)
 
+    def play(self, conn: Connection) -> Awaitable[None]:
+        """The SMTP dialogue of one connection."""
+        return _Dialogue(conn, self).run()
+
 
 @dataclass(eq=False)
 class Listener:
@@ -123,7 +171,7 @@ class Listener:
 
     host: str
     port: int
-    behaviour: SmtpBehaviour
+    behaviour: Behaviour
     server: asyncio.Server
     group: str
     connections: int = 0  # accepted so far
@@ -167,10 +215,10 @@ class SmtpServer:
         self.lifetime = lifetime
         self.latency = latency
         self.listeners: list[Listener] = []
-        self._contexts: dict[tuple[int, int, int], tuple[ssl.SSLContext, SmtpBehaviour]] = {}
+        self._contexts: dict[tuple[int, int, int], tuple[ssl.SSLContext, Behaviour]] = {}
         self._files = itertools.count()
         self._group_counts: dict[str, int] = {}
-        self._connections: set[_Connection] = set()
+        self._connections: set[Connection] = set()
         self.open_by_address: dict[str, int] = {}  # connections open now, per listening address
         self.peak_by_address: dict[str, int] = {}  # the most ever open at once, per address
 
@@ -183,7 +231,7 @@ class SmtpServer:
         self.open_by_address[address] -= 1
 
     async def listen(
-        self, host: str, port: int, behaviour: SmtpBehaviour, *, group: str | None = None
+        self, host: str, port: int, behaviour: Behaviour, *, group: str | None = None
     ) -> Listener:
         """Start a listener on ``host:port`` (0: any port).
 
@@ -200,7 +248,7 @@ class SmtpServer:
         key = group if group is not None else f"{host}:{port}:{len(self.listeners)}"
         holder: list[Listener] = []
         server = await loop.create_server(
-            lambda: _Connection(self, holder[0], holder[0].context),
+            lambda: Connection(self, holder[0], holder[0].context),
             host,
             port,
             reuse_address=True,
@@ -215,7 +263,7 @@ class SmtpServer:
         await server.start_serving()
         return listener
 
-    def change_behaviour(self, listener: Listener, behaviour: SmtpBehaviour) -> None:
+    def change_behaviour(self, listener: Listener, behaviour: Behaviour) -> None:
         """Serve ``behaviour`` on ``listener`` from the next connection on.
 
         Connections already open keep what they had, as a real MTA reloading
@@ -230,7 +278,7 @@ class SmtpServer:
         self._group_counts[group] = n + 1
         return n
 
-    def _context(self, behaviour: SmtpBehaviour) -> ssl.SSLContext:
+    def _context(self, behaviour: Behaviour) -> ssl.SSLContext:
         assert behaviour.cert is not None
         nosni = behaviour.nosni_cert
         cache_key = (id(behaviour.cert), id(nosni), id(behaviour.second_cert))
@@ -276,12 +324,12 @@ class SmtpServer:
             await asyncio.wait(tasks, timeout=2.0)
 
 
-class _Closed(Exception):
+class Closed(Exception):
     """The peer went away (or the line was too long): end the dialogue."""
 
 
-class _Connection(asyncio.Protocol):
-    """Bytes in, lines out; the dialogue runs in :attr:`task`."""
+class Connection(asyncio.Protocol):
+    """Bytes in, lines out; the listener's behaviour plays its dialogue in :attr:`task`."""
 
     def __init__(
         self, server: SmtpServer, listener: Listener, context: ssl.SSLContext | None
@@ -352,18 +400,18 @@ class _Connection(asyncio.Protocol):
                 line = bytes(self.buffer[: end + 1])
                 del self.buffer[: end + 1]
                 if len(line) > MAX_COMMAND_LINE_BYTES:
-                    raise _Closed("line too long")
+                    raise Closed("line too long")
                 if self.server.latency:
                     await asyncio.sleep(self.server.latency)
                 return line
             if len(self.buffer) > MAX_COMMAND_LINE_BYTES:
                 self.write(reply(500, "5.5.0 Line too long"))
-                raise _Closed("line too long")
+                raise Closed("line too long")
             await self._wait_data()
 
     async def _wait_data(self) -> None:
         if self.closed:
-            raise _Closed("peer closed")
+            raise Closed("peer closed")
         self.data.clear()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
@@ -382,7 +430,7 @@ class _Connection(asyncio.Protocol):
             ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,
         )
         if new is None:
-            raise _Closed("no transport after TLS")
+            raise Closed("no transport after TLS")
         self.transport = new
         self.tls = True
 
@@ -398,14 +446,14 @@ class _Connection(asyncio.Protocol):
     async def _run(self) -> None:
         try:
             async with asyncio.timeout(self.server.lifetime):
-                await _Dialogue(self).run()
-        except (_Closed, TimeoutError, OSError, ssl.SSLError, ConnectionError):
+                await self.listener.behaviour.play(self)
+        except (Closed, TimeoutError, OSError, ssl.SSLError, ConnectionError):
             pass
         except asyncio.CancelledError:
             self.abort()
             raise
         except Exception:  # a lab bug must not take the other listeners down
-            log.exception("lab SMTP %s:%s: dialogue failed", self.listener.host, self.listener.port)
+            log.exception("lab %s:%s: dialogue failed", self.listener.host, self.listener.port)
         finally:
             self.close()
 
@@ -413,11 +461,12 @@ class _Connection(asyncio.Protocol):
 class _Dialogue:
     """One SMTP session as the listener's behaviour plays it."""
 
-    def __init__(self, conn: _Connection) -> None:
+    def __init__(self, conn: Connection, behaviour: SmtpBehaviour) -> None:
         self.conn = conn
-        behaviour = conn.listener.behaviour
         self.mode = behaviour.mode
         self.host = behaviour.hostname
+        self.account = behaviour.account
+        self.authenticated = False
         self.commands = 0
         n = conn.server._next_in_group(conn.listener.group)
         self.busy = self.mode is SmtpMode.BUSY_FIRST and n == 0
@@ -493,6 +542,9 @@ class _Dialogue:
         if verb == "AUTH" and self.mode is SmtpMode.AUTH_BEFORE_TLS:
             self.conn.write(reply(535, "5.7.8 Authentication credentials invalid"))
             return True
+        if verb == "AUTH" and self.mode in (SmtpMode.SUBMISSION, SmtpMode.SUBMISSIONS):
+            await self.auth(arg)
+            return True
         self.conn.write(reply(502, "5.5.2 Command not implemented"))
         return True
 
@@ -504,8 +556,20 @@ class _Dialogue:
         if self.mode is SmtpMode.AUTH_BEFORE_TLS:
             lines.append("AUTH PLAIN LOGIN")
         if self.mode in (SmtpMode.SUBMISSION, SmtpMode.SUBMISSIONS) and self.conn.tls:
-            lines.append("AUTH PLAIN LOGIN")
+            lines.append("AUTH " + " ".join(MECHANISMS if self.account else ("PLAIN", "LOGIN")))
         return lines
+
+    async def auth(self, argument: str) -> None:
+        """SMTP AUTH on a submission listener: inside TLS only, once (RFC 4954 §4)."""
+        conn = self.conn
+        if not conn.tls:  # RFC 8314 §3.3 / RFC 3207 §4: no password before TLS
+            conn.write(reply(530, "5.7.0 Must issue a STARTTLS command first"))
+        elif self.authenticated:
+            conn.write(reply(503, "5.5.1 Already authenticated"))
+        elif self.account is None:
+            conn.write(reply(535, "5.7.8 Authentication credentials invalid"))
+        else:
+            self.authenticated = await serve_auth(self.account, argument, conn.write, conn.readline)
 
     async def starttls(self) -> bool:
         conn = self.conn

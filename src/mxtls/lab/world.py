@@ -1,17 +1,20 @@
 """The lab world: DNS, SMTP and HTTPS listeners and certificates for every scenario, on loopback.
 
-Theory of operation: :class:`Lab` reads the scenario table, gives each MX
+Theory of operation: :class:`Lab` reads the scenario table, gives each
 host its own loopback address ``127.77.<scenario>.<m>`` (Linux routes all
 of 127/8 to ``lo``; one host may also get ``::1``), issues its certificates
-from a throwaway :class:`~mxtls.lab.ca.LabCA`, and starts one SMTP listener
-per (address, logical port).  All hosts share the same three local ports,
-picked at start: the first listener of a logical port binds port 0 and the
-others reuse its number; if any bind fails, everything is closed and a new
-set is tried.  A domain with an MTA-STS policy gets a policy host
-``mta-sts.<domain>`` at ``127.77.<scenario>.250``, served by one HTTPS
-listener per policy host on a fourth shared port.  A checker reaches every
-host with ``--port-map 25:P25 --port-map 465:P465 --port-map 587:P587
---port-map 443:P443``.
+from a throwaway :class:`~mxtls.lab.ca.LabCA`, and starts one listener per
+(address, logical port): SMTP on 25/465/587, IMAP on 143/993 and POP3 on
+110/995 (:mod:`~mxtls.lab.mailbox_server`).  All hosts share the same local
+port per logical port, picked at start: the first listener of a logical
+port binds port 0 and the others reuse its number; if any bind fails,
+everything is closed and a new set is tried.  A domain with an MTA-STS
+policy gets a policy host ``mta-sts.<domain>`` at ``127.77.<scenario>.250``,
+served by one HTTPS listener per policy host on one more shared port.  A
+checker reaches every host with ``--port-map 25:P25 --port-map 465:P465 …
+--port-map 995:P995 --port-map 443:P443`` (:meth:`Lab.cli_args`).  A row
+with an account gets a mail user whose password the lab picks at start
+(:meth:`Lab.account`); its submission listeners authenticate it.
 
 The DNS server answers for ``lab.`` and one zone per scenario.  ``lab.``
 delegates every scenario zone and is DNSSEC-signed; the scenario zones are
@@ -28,11 +31,10 @@ synchronous code.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
-import ipaddress
 import re
+import secrets
 import shutil
 import socket
 import tempfile
@@ -51,19 +53,30 @@ from mxtls.config import CheckConfig
 from mxtls.lab.ca import Issued, LabCA
 from mxtls.lab.dns_server import DnsFault, DnsServer
 from mxtls.lab.dnssec import DnssecMode, SignedLab, sign_lab
-from mxtls.lab.https_server import MTA_STS_PATH, HttpsServer, HttpsSite, policy_response
+from mxtls.lab.https_server import HttpsServer
+from mxtls.lab.listeners import (
+    ADDRESS_PREFIX,
+    bind_listeners,
+    bind_policy_hosts,
+    listener_plan,
+)
+from mxtls.lab.mailbox_server import MailboxBehaviour
+from mxtls.lab.sasl_server import LabAccount
 from mxtls.lab.scenarios import (
     HTTPS_PORT,
-    LOGICAL_PORTS,
     SCENARIOS,
-    TLSA_PORT,
     CertSpec,
     HostSpec,
     MtaStsSpec,
     Scenario,
     TlsaSpec,
 )
-from mxtls.lab.smtp_server import CONNECTION_LIFETIME_S, SmtpBehaviour, SmtpMode, SmtpServer
+from mxtls.lab.smtp_server import (
+    CONNECTION_LIFETIME_S,
+    SmtpBehaviour,
+    SmtpMode,
+    SmtpServer,
+)
 from mxtls.lab.synthetic import SYNTH_ZONE, SyntheticWorld
 from mxtls.lab.zones import (
     DNS_HOST,
@@ -74,11 +87,10 @@ from mxtls.lab.zones import (
     reverse_zone_text,
     scenario_zone_text,
 )
+from mxtls.protocol.sasl import Credentials, Secret
 from mxtls.protocol.tlsa import generate_tlsa
 
-ADDRESS_PREFIX = "127.77"  # every lab host lives in 127.77.0.0/16
 REVERSE_ZONE = "77.127.in-addr.arpa."  # their PTR records (RFC 1035 §3.5)
-PORT_ATTEMPTS = 10  # tries to find three port numbers free on every lab address
 POLICY_HOST_OCTET = 250  # mta-sts.<domain> lives at 127.77.<scenario>.250
 OTHER_KEY_SLOT = 97  # a key no lab server uses (TLSA records that must not match)
 TRUST_ANCHOR_FILE = "lab-trust-anchor.txt"
@@ -129,6 +141,7 @@ class Lab:
         self.hosts: dict[str, LabHost] = {}
         self.policy_hosts: dict[str, PolicyHost] = {}
         self.dnssec: SignedLab | None = None  # the zone keys, once started
+        self.accounts: dict[str, LabAccount] = {}  # scenario domain -> its mail account
         self._port_map: dict[int, int] = {}
         self._workdir: Path | None = None
         self._dns: DnsServer | None = None
@@ -146,7 +159,7 @@ class Lab:
 
     @property
     def port_map(self) -> dict[int, int]:
-        """Logical port (25, 465, 587, 443) -> the local port every lab host listens on."""
+        """Logical port (25, 465, 587, 143, 993, 110, 995, 443) -> the local port of every host."""
         self._require_started()
         return dict(self._port_map)
 
@@ -180,6 +193,21 @@ class Lab:
             return self._scenarios[domain.rstrip(".").lower()]
         except KeyError:
             raise KeyError(f"not a lab domain: {domain}") from None
+
+    def account(self, domain: str) -> Credentials | None:
+        """The mail account of ``domain``'s row (user and password), if it has one.
+
+        The password is picked when the lab starts; the submission listeners
+        of the row authenticate it (SMTP AUTH inside TLS only).
+
+        Raises:
+            KeyError: not a domain of this lab.
+        """
+        sc = self.scenario(domain)
+        found = self.accounts.get(sc.domain)
+        if found is None:
+            return None
+        return Credentials(found.user, Secret(found.password.reveal()))
 
     def address(self, host: str) -> str:
         """The first IPv4 address of the lab host ``host``.
@@ -279,12 +307,16 @@ class Lab:
             behaviour = listener.behaviour
             if behaviour.hostname != name:
                 continue
+            if not isinstance(behaviour, SmtpBehaviour | MailboxBehaviour):
+                continue  # every lab listener is one of these
             if local_ports is not None and listener.port not in local_ports:
                 continue
             changes: dict[str, Any] = {}
             if cert is not None:
                 changes["cert"] = cert
             if mode is not None:
+                if not isinstance(behaviour, SmtpBehaviour):
+                    continue  # an IMAP or POP3 listener of the host keeps its dialogue
                 changes["mode"] = mode
             self.smtp_server.change_behaviour(listener, dataclasses.replace(behaviour, **changes))
 
@@ -341,7 +373,7 @@ class Lab:
         if self._workdir is not None:
             raise RuntimeError("the lab is already started")
         self._workdir = Path(tempfile.mkdtemp(prefix="mxtls-lab-"))
-        self.hosts, self.policy_hosts, self.notes = {}, {}, []
+        self.hosts, self.policy_hosts, self.notes, self.accounts = {}, {}, [], {}
         try:
             self.ca.write_root(self._workdir / "lab-root.pem")
             self.rogue_ca.write_root(self._workdir / "rogue-root.pem")
@@ -434,7 +466,10 @@ class Lab:
         v6 = self.want_ipv6 and _ipv6_loopback_works()
         v6_taken: str | None = None
         spare = 200  # rows not in SCENARIOS get third octets from here
+        password = secrets.token_urlsafe(12)  # one per lab: every account's, picked now
         for sc in self._scenarios.values():
+            if sc.account is not None:
+                self.accounts[sc.domain] = LabAccount.create(sc.account, password)
             n = self._index.get(sc.domain, 0)
             if not n:
                 n, spare = spare, spare + 1
@@ -506,76 +541,16 @@ class Lab:
             issued = dataclasses.replace(issued, chain=chain)
         return issued
 
-    def _listeners(self) -> list[tuple[str, int, SmtpBehaviour, str]]:
-        """(address, logical port, behaviour, group) for every listener, in order."""
-        out = []
-        for host in self.hosts.values():
-            for i, addr in enumerate(host.addresses):
-                for logical, mode in sorted(host.spec.ports.items()):
-                    behaviour = SmtpBehaviour(
-                        mode=mode,
-                        hostname=host.spec.banner_name or host.name,
-                        cert=host.certs[i],
-                        nosni_cert=host.nosni_cert,
-                        second_cert=host.second_cert,
-                    )
-                    out.append((listen_address(addr), logical, behaviour, f"{host.name}:{logical}"))
-        return out
-
     async def _bind_smtp(self) -> None:
-        smtp = self.smtp_server
-        listeners = self._listeners()
-        last_error: OSError | None = None
-        for _ in range(PORT_ATTEMPTS):
-            chosen: dict[int, int] = {}
-            try:
-                for addr, logical, behaviour, group in listeners:
-                    listener = await smtp.listen(
-                        addr, chosen.get(logical, 0), behaviour, group=group
-                    )
-                    chosen.setdefault(logical, listener.port)
-            except OSError as exc:
-                last_error = exc
-                await smtp.close()
-                continue
-            for logical in LOGICAL_PORTS:
-                if logical not in chosen:  # no host listens there: any closed port will do
-                    chosen[logical] = _free_port()
-            if len(set(chosen.values())) < len(chosen):  # a stand-in hit a used number
-                await smtp.close()
-                continue
-            self._port_map = chosen
-            return
-        raise OSError("no set of SMTP ports is free on every lab address") from last_error
+        """Every SMTP, IMAP and POP3 listener; the logical ports' local numbers."""
+        plan = listener_plan(self.hosts.values(), self.accounts)
+        self._port_map = await bind_listeners(self.smtp_server, plan)
 
     async def _bind_https(self) -> None:
         """One HTTPS listener per policy host, all on one local port (logical 443)."""
-        https = self.https_server
-        for host in self.policy_hosts.values():
-            response = policy_response(host.spec.serving, host.policy, host.name)
-            https.add_site(
-                HttpsSite(host=host.name, cert=host.cert, routes={MTA_STS_PATH: response})
-            )
         taken = set(self._port_map.values())
-        last_error: OSError | None = None
-        for _ in range(PORT_ATTEMPTS):
-            port = 0
-            try:
-                for host in self.policy_hosts.values():
-                    port = (await https.listen(host.address, port, host.name)).port
-                    if port in taken:  # keep the four logical ports apart
-                        raise OSError(f"port {port} is already an SMTP port")
-            except OSError as exc:
-                last_error = exc
-                await https.close()
-                continue
-            if not port:  # no policy host: any closed port will do
-                port = _free_port()
-                if port in taken:
-                    continue
-            self._port_map[HTTPS_PORT] = port
-            return
-        raise OSError("no HTTPS port is free on every policy host address") from last_error
+        port = await bind_policy_hosts(self.https_server, self.policy_hosts.values(), taken)
+        self._port_map[HTTPS_PORT] = port
 
     def _zones(self) -> list[dns.zone.Zone]:
         """``lab.`` and every scenario zone, signed as the rows say."""
@@ -598,7 +573,7 @@ class Lab:
         return self.dnssec
 
     def _tlsa_line(self, host: LabHost, spec: TlsaSpec) -> str:
-        """``_25._tcp.HOST. TLSA u s m data`` for the certificate ``spec`` names."""
+        """``_PORT._tcp.HOST. TLSA u s m data`` for the certificate ``spec`` names."""
         issued = host.certs[0]
         own_ca, other_ca = (
             (self.rogue_ca, self.ca)
@@ -615,7 +590,7 @@ class Lab:
             case "other_issuer":
                 cert = other_ca.intermediate
         data = generate_tlsa(cert.public_bytes(Encoding.DER), spec.usage, spec.selector, spec.mtype)
-        return f"_{TLSA_PORT}._tcp.{host.name}. TLSA {data}"
+        return f"_{spec.port}._tcp.{host.name}. TLSA {data}"
 
     def _faults(self) -> dict[dns.name.Name, DnsFault]:
         return {
@@ -625,14 +600,6 @@ class Lab:
         }
 
 
-def listen_address(address: str) -> str:
-    """Where a lab host's ``address`` listens: an IPv4-mapped one on its IPv4 form."""
-    mapped = ipaddress.ip_address(address)
-    if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
-        return str(mapped.ipv4_mapped)
-    return address
-
-
 def _ipv6_loopback_works() -> bool:
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
@@ -640,10 +607,3 @@ def _ipv6_loopback_works() -> bool:
     except OSError:
         return False
     return True
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind((f"{ADDRESS_PREFIX}.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port

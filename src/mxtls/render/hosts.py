@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mxtls.checks.delivery import plaintext_only_reason
+from mxtls.checks.mailbox import READY_STATUS, UPGRADE_VERB
 from mxtls.checks.reach import session_ready, unreachable_reason
 from mxtls.models.findings import Finding, endpoint_target
 from mxtls.models.observations import CertificateInfo, EndpointObservation
@@ -87,7 +88,9 @@ def address_of(ip: str, port: int) -> str:
 def endpoint_summary(ep: EndpointObservation, verbose: bool = False) -> Text:
     """What one session showed, in a few words (red where it failed)."""
     text = Text()
-    if not session_ready(ep) and not (ep.tls_mode == "implicit" and ep.handshake):
+    if ep.protocol != "smtp":
+        text = _mailbox_summary(ep)
+    elif not session_ready(ep) and not (ep.tls_mode == "implicit" and ep.handshake):
         if ep.connect_failure is not None and ep.optional:
             text.append(f"closed ({unreachable_reason(ep)})", style="dim")
         else:
@@ -115,6 +118,26 @@ def endpoint_summary(ep: EndpointObservation, verbose: bool = False) -> Text:
     if ep.stopped_at and hs is not None and ep.stop_reason not in (None, "internal"):
         text.append(f"; stopped at {ep.stopped_at} ({ep.stop_reason})", style="yellow")
     return text
+
+
+def _mailbox_summary(ep: EndpointObservation) -> Text:
+    """How an IMAP or POP3 session got to TLS (or did not), before the TLS part."""
+    verb = UPGRADE_VERB.get(ep.protocol, "STARTTLS")
+    if ep.connect_failure is not None:
+        style = "dim" if ep.optional else "red"
+        return Text(unreachable_reason(ep), style=style)
+    if ep.tls_mode == "implicit":
+        return Text("implicit TLS") if ep.handshake else Text(unreachable_reason(ep), "red")
+    greeting = ep.greeting
+    if greeting is None:
+        return Text(f"no greeting ({ep.stop_reason or 'stopped'})", style="red")
+    if greeting.status not in READY_STATUS.get(ep.protocol, ()):
+        return Text(f"greeting {greeting.status}", style="red")
+    if ep.starttls_offered is False:
+        return Text(f"{verb} not offered → plaintext", style="red")
+    if ep.handshake is None:
+        return Text(f"{verb}: {_stopped(ep)}", style="red")
+    return Text(verb)
 
 
 def _stopped(ep: EndpointObservation) -> str:
