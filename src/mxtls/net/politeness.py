@@ -224,14 +224,13 @@ class ConnectionLimiter:
         try:
             state.pausing += 1
             try:
-                while (pause := state.resume_at - self._clock()) > 0:
-                    await asyncio.sleep(pause)
+                # The pause and the gap, re-read after every sleep: the gap
+                # counts from the start that really happened, so a waiter
+                # woken late (a busy loop) cannot bunch up with the next one.
+                while (wait := max(state.resume_at, state.next_start) - self._clock()) > 0:
+                    await asyncio.sleep(wait)
                 if self._gap:
-                    now = self._clock()
-                    start = max(now, state.next_start)
-                    state.next_start = start + self._gap
-                    if start > now:
-                        await asyncio.sleep(start - now)
+                    state.next_start = self._clock() + self._gap
             finally:
                 state.pausing -= 1
             await self._total.acquire()
