@@ -42,13 +42,17 @@ _JSON_VALUES = st.recursive(
     ),
     max_leaves=12,
 )
-_PATHS = st.lists(
-    st.sampled_from(
-        ["policies", 0, "policy", "summary", "failure-details", 1, "date-range", "mx-host"]
-    ),
-    min_size=1,
-    max_size=4,
-)
+_PATH_KEYS: list[str | int] = [
+    "policies",
+    0,
+    "policy",
+    "summary",
+    "failure-details",
+    1,
+    "date-range",
+    "mx-host",
+]
+_PATHS = st.lists(st.sampled_from(_PATH_KEYS), min_size=1, max_size=4)
 
 
 def _mutate(report: dict[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:
