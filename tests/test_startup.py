@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+from pathlib import Path
 
 import click
 
@@ -147,3 +148,46 @@ def test_a_plain_check_loads_no_library_it_does_not_use() -> None:
     # Then the engine is there, and none of the libraries a plain check does not use
     assert "mxtls.engine.run" in loaded and "mxtls.net.https" in loaded and "h11" in loaded
     assert sorted(loaded & set(NOT_FOR_A_PLAIN_CHECK)) == []
+
+
+def test_every_command_starts_its_loop_through_the_cli_loop() -> None:
+    # mxtls.cli.loop ends the import phase (collector settings) before a loop runs.
+    root = Path(mxtls.cli.__file__).parent
+    direct = [
+        path.name
+        for path in sorted(root.glob("*.py"))
+        if path.name != "loop.py" and "asyncio.run(" in path.read_text()
+    ]
+    assert direct == [], f"use mxtls.cli.loop.run instead of asyncio.run in {direct}"
+
+
+_LOOP_PROBE = """
+import gc, json
+from mxtls.cli import loop
+default = gc.get_threshold()
+loop.importing()
+during = gc.get_threshold()
+reprs = []
+class Result:
+    def __repr__(self):
+        reprs.append(1)
+        return "Result()"
+async def main():
+    return Result()
+result = loop.run(main())
+print("@@" + json.dumps({
+    "default": default, "during": during, "after": gc.get_threshold(),
+    "frozen": gc.get_freeze_count(), "result": type(result).__name__, "reprs": len(reprs),
+}))
+"""
+
+
+def test_the_cli_loop_ends_the_import_phase_and_never_formats_the_result() -> None:
+    # Given a fresh interpreter in the import phase, when a coroutine runs through the loop
+    seen = in_fresh_interpreter(_LOOP_PROBE)
+    # Then imports collected rarely, the loop runs with the default thresholds again,
+    # what existed before it is frozen, and the result came back without a repr
+    assert seen["during"][0] > seen["default"][0]
+    assert seen["after"] == seen["default"]
+    assert seen["frozen"] > 0
+    assert seen["result"] == "Result" and seen["reprs"] == 0

@@ -281,11 +281,11 @@ def _with_progress(
     stderr: Console | None,
     label: str | None = None,
 ) -> Report:
-    import asyncio
+    from mxtls.cli.loop import run as run_loop
 
     name = label if label is not None else str(what)
     if stderr is None or not stderr.is_terminal:
-        return asyncio.run(runner(what, runtime))
+        return run_loop(runner(what, runtime))
     done = 0
     with stderr.status(f"checking {name} …") as status:
 
@@ -296,7 +296,7 @@ def _with_progress(
             what = f" ({event.detail})" if event.detail else ""
             status.update(f"checking {name}: {done} probes done, last {event.target}{what}")
 
-        return asyncio.run(runner(what, runtime, progress=progress))
+        return run_loop(runner(what, runtime, progress=progress))
 
 
 def _tty() -> bool:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mxtls.cli.loop import run as run_loop
 from mxtls.cli.options import FiniteFloatRange
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.models.severity import Severity
@@ -114,7 +115,7 @@ def demo(
 
     _load_demo_modules()
     console = Console(no_color=no_color or None, highlight=False)
-    asyncio.run(_demo(domains, all_domains, list_only, as_json, transcript, console))
+    run_loop(_demo(domains, all_domains, list_only, as_json, transcript, console))
 
 
 def _load_demo_modules() -> None:
@@ -305,7 +306,7 @@ def lab(duration: float, latency_ms: float, synthetic: int, synthetic_list: Path
                 await asyncio.wait_for(stop.wait(), duration)
 
     try:
-        asyncio.run(serve())
+        run_loop(serve())
     except KeyboardInterrupt:
         click.echo("lab stopped")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from mxtls.cli.loop import run as run_loop
 from mxtls.cli.options import build_config, parse_port_map
 from mxtls.errors import MxtlsError
 from mxtls.protocol.mta_sts import MTA_STS_MAX_AGE_DEFAULT_SECONDS, MtaStsMode
@@ -82,7 +82,7 @@ def tlsa(
         host = normalize_domain(mxhost)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    live = asyncio.run(live_tlsa(host, runtime, port=port))
+    live = run_loop(live_tlsa(host, runtime, port=port))
     for problem in live.problems:
         click.echo(f"; {problem}", err=True)
     if not live.suggestions:
@@ -145,7 +145,7 @@ def mta_sts(
         name = normalize_domain(domain)
     except MxtlsError as exc:
         raise click.UsageError(str(exc)) from None
-    records = asyncio.run(
+    records = run_loop(
         mta_sts_for(name, runtime, mode=MtaStsMode(mode), max_age=max_age, mx_hosts=mx_hosts)
     )
     if not records.mx_hosts and mode != "none":

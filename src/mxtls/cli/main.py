@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import click
 
 from mxtls._version import __version__
+from mxtls.cli import loop
 from mxtls.cli.lazy import LazyCommand, LazyGroup
 
 COMMANDS = (
@@ -123,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     process: httpcore imports trio whenever it is installed (selenium, among
     others, installs it), which cost every check 0.1 s of CPU and 4 MiB for
     nothing.  Only the command line does this; a program that imports mxtls
-    as a library keeps its own choice.
+    as a library keeps its own choice.  The same holds for the garbage
+    collector's settings during a command's imports (:mod:`mxtls.cli.loop`).
     """
     sys.modules.setdefault("trio", None)  # type: ignore[arg-type]  # import trio fails
+    loop.importing()  # until the command's loop starts (mxtls.cli.loop)
     cli.main(args=list(argv) if argv is not None else None, prog_name="mxtls")

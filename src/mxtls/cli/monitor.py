@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import click
 
+from mxtls.cli.loop import run as run_loop
 from mxtls.errors import MxtlsError
 
 EXIT_USAGE = 2
@@ -118,7 +119,7 @@ def monitor(
     if db_url is not None:
         changes["db"] = db_url
     config = replace(config, settings=replace(settings, **changes))
-    status = asyncio.run(_monitor(config, once))
+    status = run_loop(_monitor(config, once))
     sys.exit(status)
 
 

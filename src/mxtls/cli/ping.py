@@ -10,13 +10,13 @@ prints the ``mxtls-ping/1`` document with every sample.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from mxtls.cli.check import run_guarded
+from mxtls.cli.loop import run as run_loop
 from mxtls.cli.options import FiniteFloatRange, build_config, parse_port_map, run_options
 from mxtls.config import PING_MAX_SESSIONS, PING_MIN_INTERVAL_S
 from mxtls.errors import MxtlsError
@@ -113,7 +113,7 @@ def ping(
         (err if as_json else out).print(sample_line(sample))
 
     report = run_guarded(
-        lambda: asyncio.run(
+        lambda: run_loop(
             ping_host(
                 host,
                 port,

@@ -186,7 +186,9 @@ def scan(**opts: Any) -> None:
     try:
         if job.dask:
             from mxtls.bulk.cluster import run_on_dask
+            from mxtls.cli.loop import imports_done
 
+            imports_done()  # Dask's client runs its own loop
             summary, counts = run_on_dask(job, display)
         else:
             summary, counts = _run_local(job, display)
@@ -265,12 +267,11 @@ def _build_job(opts: dict[str, Any]) -> ScanJob:
 
 def _run_local(job: ScanJob, display: ProgressDisplay) -> tuple[ScanSummary, Any]:
     """The scan in this process: one event loop, one runtime."""
-    import asyncio
-
     from mxtls.bulk.input import DomainReader
     from mxtls.bulk.job import open_input, open_sink
     from mxtls.bulk.scan import ScanProgress, scan_domains
     from mxtls.bulk.summary import ScanSummary
+    from mxtls.cli.loop import run as run_loop
     from mxtls.engine.runtime import Runtime
 
     runtime = Runtime(job.config)
@@ -294,7 +295,7 @@ def _run_local(job: ScanJob, display: ProgressDisplay) -> tuple[ScanSummary, Any
 
     try:
         with open_input(job.source) as handle:
-            asyncio.run(
+            run_loop(
                 scan_domains(
                     reader.read(handle),
                     runtime,

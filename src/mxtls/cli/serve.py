@@ -140,6 +140,7 @@ def _run(
 ) -> None:
     import uvicorn
 
+    from mxtls.cli.loop import imports_done
     from mxtls.web.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -174,6 +175,7 @@ def _run(
         )
         mode = "every address" if settings.allow_private else "public addresses only"
         click.echo(f"mxtls serve: http://{_url_host(host)}:{port}/ ({mode})", err=True)
+        imports_done()  # uvicorn runs its own loop (mxtls.cli.loop)
         server.run()
     except MxtlsError as exc:
         click.echo(f"mxtls: error: {exc}", err=True)
