@@ -122,11 +122,13 @@ def test_every_command_in_the_cli_package_is_reachable() -> None:
 
 # Libraries only some checks need: SCRAM (credentials given), dnspython's signature
 # code (--dnssec-validate); and ones no check needs: httpx and its transport (the
-# monitor's webhooks use them; the policy fetch is mxtls.net.http1 on h11).
+# monitor's webhooks use them; the policy fetch is mxtls.net.http1 on h11); nor the
+# monitor's modules (its event models), which the report's renderers do not need.
 _ENGINE_PROBE = """
 import json, sys
 from mxtls.config import CheckConfig
 import mxtls.engine.run
+import mxtls.render.text, mxtls.render.json
 from mxtls.engine.runtime import Runtime
 Runtime(CheckConfig())
 print("@@" + json.dumps(sorted(sys.modules)))
@@ -139,6 +141,8 @@ NOT_FOR_A_PLAIN_CHECK = (
     "httpcore",
     "anyio",
     "pygments",
+    "mxtls.monitor",
+    "mxtls.monitor.diff",
 )
 
 

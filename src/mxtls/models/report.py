@@ -168,3 +168,17 @@ class Report(_Model):
     def fails(self, threshold: Severity) -> bool:
         """True when a finding at or above ``threshold`` exists (exit status 1)."""
         return any(f.severity.at_least(threshold) for f in self.findings)
+
+
+def tlsa_matches(report: Report, host: str, ip: str, port: int, spki_sha256: str) -> bool | None:
+    """Whether the endpoint's TLSA records authenticate the chain whose leaf key is given.
+
+    None when the report has no DANE result for the endpoint (no TLSA records).
+    """
+    if report.dane is None:
+        return None
+    results = [r for r in report.dane.endpoints if (r.host, r.ip, r.port) == (host, ip, port)]
+    for r in results:
+        if r.leaf_spki_sha256 == spki_sha256:
+            return r.authenticated
+    return results[0].authenticated if results else None

@@ -24,7 +24,7 @@ from typing import Annotated, Literal, assert_never
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from mxtls.models.findings import Finding, Severity, endpoint_target
-from mxtls.models.report import Report
+from mxtls.models.report import Report, tlsa_matches
 from mxtls.models.verdict import SenderKind, SenderVerdict
 
 EVENT_TYPES = (
@@ -290,17 +290,3 @@ def _cert_changes(
             )
         )
     return out
-
-
-def tlsa_matches(report: Report, host: str, ip: str, port: int, spki_sha256: str) -> bool | None:
-    """Whether the endpoint's TLSA records authenticate the chain whose leaf key is given.
-
-    None when the report has no DANE result for the endpoint (no TLSA records).
-    """
-    if report.dane is None:
-        return None
-    results = [r for r in report.dane.endpoints if (r.host, r.ip, r.port) == (host, ip, port)]
-    for r in results:
-        if r.leaf_spki_sha256 == spki_sha256:
-            return r.authenticated
-    return results[0].authenticated if results else None

@@ -26,8 +26,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from mxtls.models.findings import Severity, endpoint_target
-from mxtls.models.report import Report
-from mxtls.monitor.diff import VERDICT_STATES, Event, tlsa_matches, verdict_state
+from mxtls.models.report import Report, tlsa_matches
+from mxtls.monitor.diff import VERDICT_STATES, Event, verdict_state
 
 # Findings that mean a PKIX-validating client refuses the endpoint's certificate.
 CERT_VERIFY_FAILURES = frozenset(

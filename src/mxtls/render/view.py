@@ -18,9 +18,8 @@ from mxtls.models.auth import AuthAttempt
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.grade import Grade, GradeReason
 from mxtls.models.observations import CertificateInfo, EndpointObservation
-from mxtls.models.report import HostReport, Report, SubmissionReport
+from mxtls.models.report import HostReport, Report, SubmissionReport, tlsa_matches
 from mxtls.models.verdict import SenderVerdict
-from mxtls.monitor.diff import tlsa_matches
 from mxtls.render.hints import finding_help, hint_for, provider_of
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from mxtls.models.report import Report
-from mxtls.monitor.diff import EVENT_ADAPTER, Event, Leaf, tlsa_matches
+from mxtls.models.report import Report, tlsa_matches
+from mxtls.monitor.diff import EVENT_ADAPTER, Event, Leaf
 from mxtls.store.models import (
     CertificateRow,
     DeliveryRow,
