@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
@@ -11,13 +15,16 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from mxtls.lab.ca import LabCA
 from mxtls.monitor.config import EmailSpec, Secret
 from mxtls.monitor.email import compose, send
+from mxtls.net.stream import CLOSE_WAIT_SECONDS
 
 USER, PASSWORD = "alerts", "smtp-password-from-env-42"
+IDLE_WAIT_S = 10.0  # bound on the sink's connections ending before it stops
+LINGER_S = 5.0  # a slow server's delay between its 221 and its TLS close (> CLOSE_WAIT_SECONDS)
 PAYLOADS = [
     {
         "event": "finding.new",
@@ -89,11 +96,79 @@ def spec(port: int, tls_mode: str, ca: Path, password: str = PASSWORD) -> EmailS
     )
 
 
-def run_sink(**options: Any) -> Iterator[tuple[Sink, int]]:
+class SinkSMTP(SMTP):
+    """aiosmtpd's server, counting live connections; ``linger_s`` delays its close after QUIT."""
+
+    def __init__(self, controller: SinkController, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.controller = controller
+
+    def connection_made(self, transport: Any) -> None:
+        if self.transport is None:  # not the second call, after STARTTLS
+            self.controller.connections_changed(+1)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)  # the socket is closed by now
+        self.controller.connections_changed(-1)
+
+    async def smtp_QUIT(self, arg: str) -> None:  # noqa: N802
+        if not self.controller.linger_s or arg:
+            await super().smtp_QUIT(arg)
+            return
+        await self.push("221 Bye")  # then no close_notify for a while: a server slow to let go
+        await asyncio.sleep(self.controller.linger_s)
+        assert self.transport is not None
+        self.transport.close()
+
+
+class SinkController(Controller):
+    """Stops once every connection has ended, so no socket of the sink's loop is left open."""
+
+    def __init__(self, *args: Any, linger_s: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.linger_s = linger_s
+        self.live = 0
+        self.idle = threading.Condition()
+
+    def factory(self) -> SMTP:
+        return SinkSMTP(self, self.handler, **self.SMTP_kwargs)
+
+    def connections_changed(self, delta: int) -> None:
+        with self.idle:
+            self.live += delta
+            self.idle.notify_all()
+
+    def stop(self, no_assert: bool = False) -> None:
+        with self.idle:
+            ended = self.idle.wait_for(lambda: self.live == 0, timeout=IDLE_WAIT_S)
+        super().stop(no_assert)
+        assert ended, f"the sink still had {self.live} connection(s) after {IDLE_WAIT_S}s"
+
+
+def client_sockets_to(port: int) -> int:
+    """How many sockets of this process are connected to loopback ``port`` (clients' ends)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            with socket.socket(fileno=os.dup(int(fd))) as s:
+                peer = s.getpeername()
+        except OSError:  # not a socket, not connected, or closed meanwhile
+            continue
+        count += isinstance(peer, tuple) and peer[1] == port
+    return count
+
+
+def run_sink(linger_s: float = 0.0, **options: Any) -> Iterator[tuple[Sink, int]]:
     """An aiosmtpd server on a free loopback port, with AUTH, until the test ends."""
     sink, port = Sink(), free_port()
-    controller = Controller(
-        sink, hostname="127.0.0.1", port=port, authenticator=authenticator, **options
+    controller = SinkController(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        linger_s=linger_s,
+        **options,
     )
     controller.start()
     try:
@@ -135,6 +210,34 @@ async def test_implicit_tls(
     s = spec(port, "implicit", tls[1])
     assert (await send(s, compose(s, "good.lab", PAYLOADS))).delivered
     assert len(sink.messages) == 1
+
+
+@pytest.fixture(params=["implicit", "starttls"])
+def lingering_sink(
+    request: pytest.FixtureRequest, tls: tuple[ssl.SSLContext, Path]
+) -> Iterator[tuple[Sink, int, str]]:
+    if request.param == "implicit":
+        options: dict[str, Any] = {"ssl_context": tls[0], "auth_require_tls": False}
+    else:
+        options = {"tls_context": tls[0], "require_starttls": True, "auth_require_tls": True}
+    for sink, port in run_sink(linger_s=LINGER_S, **options):
+        yield sink, port, request.param
+
+
+async def test_the_connection_has_ended_when_send_returns(
+    lingering_sink: tuple[Sink, int, str], tls: tuple[ssl.SSLContext, Path]
+) -> None:
+    # A server that answers QUIT but sends its TLS close late (as a loaded one does):
+    # the client's socket must not outlive send(), or a short run's loop ends with
+    # it open (the ResourceWarning "unclosed transport" this test once flaked with).
+    sink, port, mode = lingering_sink
+    s = spec(port, mode, tls[1])
+    started = time.monotonic()
+    assert (await send(s, compose(s, "good.lab", PAYLOADS))).delivered
+    assert len(sink.messages) == 1
+    assert client_sockets_to(port) == 0
+    assert time.monotonic() - started < LINGER_S  # dropped after CLOSE_WAIT_SECONDS, not waited out
+    assert CLOSE_WAIT_SECONDS < LINGER_S
 
 
 async def test_failures_are_results_without_the_secret(

@@ -70,10 +70,18 @@ async def test_handshake_then_application_data_both_ways(serve: Serve, peer: Lab
     await tls.aclose()
 
 
-async def test_permissive_client_sees_a_tls12_non_pfs_server(serve: Serve, tmp_path: Path) -> None:
+@pytest.fixture
+def rsa_files(tmp_path: Path) -> tuple[Path, Path]:
+    # An RSA key takes up to 100 ms of CPU: made here, not in a callback of the test's loop.
+    return LabCA().issue(["mx.test.example"], key="rsa2048").write(tmp_path, "rsa")
+
+
+async def test_permissive_client_sees_a_tls12_non_pfs_server(
+    serve: Serve, rsa_files: tuple[Path, Path]
+) -> None:
     # The checker must connect to a weak server to report it (tls.no_forward_secrecy):
     # TLS 1.2 only, RSA key exchange, CBC with SHA-1.
-    crt, key = LabCA().issue(["mx.test.example"], key="rsa2048").write(tmp_path, "rsa")
+    crt, key = rsa_files
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2

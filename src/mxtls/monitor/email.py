@@ -11,6 +11,7 @@ and appear in no message or log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from email.message import EmailMessage
@@ -18,9 +19,13 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import aiosmtplib
+from aiosmtplib.protocol import SMTPProtocol
 
 from mxtls.monitor.config import EmailSpec
 from mxtls.monitor.webhook import MAX_ERROR_CHARS, DeliveryResult
+from mxtls.net.stream import CLOSE_WAIT_SECONDS
+
+CLOSE_POLL_SECONDS = 0.01  # how often the end of a closed connection is looked for
 
 
 def compose(spec: EmailSpec, domain: str, payloads: list[dict[str, Any]]) -> EmailMessage:
@@ -67,12 +72,15 @@ def describe(change: dict[str, Any]) -> str:
 
 
 async def send(spec: EmailSpec, message: EmailMessage) -> DeliveryResult:
-    """Submit ``message``; failures are a result, never an exception."""
+    """Submit ``message``; failures are a result, never an exception.
+
+    The connection has ended when this returns (:func:`_let_go`).
+    """
     implicit = spec.tls == "implicit"
+    connection: SMTPProtocol | None = None
     try:
         context = ssl.create_default_context(cafile=str(spec.ca_file) if spec.ca_file else None)
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=spec.host,
             port=spec.port,
             use_tls=implicit,
@@ -82,10 +90,40 @@ async def send(spec: EmailSpec, message: EmailMessage) -> DeliveryResult:
             password=spec.password.reveal() if spec.password else None,
             timeout=spec.timeout_s,
         )
+        async with client:  # QUIT and close on the way out
+            connection = client.protocol
+            await client.send_message(message)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
         error = f"{type(exc).__name__}: {exc}"
         for secret in (spec.username, spec.password):
             if secret is not None and secret.reveal():
                 error = error.replace(secret.reveal(), "***")
         return DeliveryResult(str(message["Message-ID"]), 1, False, None, error[:MAX_ERROR_CHARS])
+    finally:
+        if connection is not None:
+            await _let_go(connection)
     return DeliveryResult(str(message["Message-ID"]), 1, True, None, None)
+
+
+async def _let_go(connection: SMTPProtocol) -> None:
+    """Wait for a closed connection to end, at most ``CLOSE_WAIT_SECONDS``; then drop it.
+
+    aiosmtplib closes a TLS connection by sending its close_notify and returns
+    at once; the socket stays open until the server's close_notify arrives
+    (asyncio waits up to 30 s for it).  A loaded or slow server sends it late,
+    after the event loop of a short run (``mxtls monitor --once``) is gone, and
+    the socket is then left unclosed.  So: the graceful end if it comes within
+    a round trip, else an abort, as :meth:`mxtls.net.stream.RawStream.aclose`
+    does.  Either way the message was accepted (or refused) before.
+    """
+    transport = connection.transport  # None once the connection has ended
+    if not isinstance(transport, asyncio.Transport):
+        return
+    transport.close()  # aiosmtplib did, unless the body was cancelled
+    try:
+        async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+            while connection.transport is not None:
+                await asyncio.sleep(CLOSE_POLL_SECONDS)
+    except TimeoutError:
+        transport.abort()
+        await asyncio.sleep(0)  # the loop closes the socket in its next turn

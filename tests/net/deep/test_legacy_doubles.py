@@ -120,7 +120,14 @@ async def test_deflate_no_reneg_no_ems(rsa_cert: bytes) -> None:
     assert codes == {"tls.compression", "tls.insecure_renegotiation", "tls.no_ems", "tls.no_tls13"}
 
 
-async def test_fallback_scsv_ignored_and_stapled_ocsp(ca: LabCA) -> None:
+@pytest.fixture(scope="module")
+def revoked_and_stapled(ca: LabCA) -> tuple[bytes, bytes]:
+    """A certificate (DER) and a stapled OCSP response saying it is revoked.
+
+    Built here, before any event loop runs: RSA key generation takes up to
+    100 ms of CPU, which inside the test would be a callback blocking the
+    loop (the loop watchdog of tests/conftest.py fails the test for it).
+    """
     issued = ca.issue([HOST], key="rsa2048", key_slot=32)
     now = dt.datetime.now(dt.UTC)
     response = (
@@ -138,12 +145,22 @@ async def test_fallback_scsv_ignored_and_stapled_ocsp(ca: LabCA) -> None:
         .responder_id(ocsp.OCSPResponderEncoding.HASH, ca.intermediate)
         .sign(ca.intermediate_key, hashes.SHA256())
     )
+    return (
+        issued.cert.public_bytes(serialization.Encoding.DER),
+        response.public_bytes(serialization.Encoding.DER),
+    )
+
+
+async def test_fallback_scsv_ignored_and_stapled_ocsp(
+    revoked_and_stapled: tuple[bytes, bytes],
+) -> None:
+    cert_der, ocsp_der = revoked_and_stapled
     server = OldServer(
         versions=(TlsVersion.TLS1_1, TlsVersion.TLS1_2),
         suites=(0xC02F, 0xC013),
-        cert_der=issued.cert.public_bytes(serialization.Encoding.DER),
+        cert_der=cert_der,
         honour_fallback=False,
-        ocsp_der=response.public_bytes(serialization.Encoding.DER),
+        ocsp_der=ocsp_der,
     )
     obs, _ = await _scan(server)
     assert obs.behaviour is not None
