@@ -24,6 +24,7 @@ from mxtls.models.dnssec import DnssecResult, DnssecStatus
 from mxtls.net.dane import lookup_host_tlsa, lookup_tlsa
 from mxtls.net.dns import RunResolver
 from mxtls.protocol.tlsa import normalize_record
+from tests.bounds import bound
 from tests.dane_builders import EC, EC_NEXT, HOST, NOW, RSA, codes, ee, endpoint, ta
 
 ORIGIN = "dane.test."
@@ -209,7 +210,7 @@ async def test_ipv6_only_alias(resolver: RunResolver) -> None:
 async def test_validator_that_hangs_is_bounded(resolver: RunResolver) -> None:
     started = time.perf_counter()
     lookup = await lookup_tlsa(HOST, 25, resolver, SilentValidator(), dnssec_timeout=0.2)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < bound(0.2)  # the validator never answers
     assert lookup.dnssec is not None and lookup.dnssec.status == "indeterminate"
     assert len(lookup.records) == 2
 

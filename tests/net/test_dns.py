@@ -10,6 +10,7 @@ import pytest
 from mxtls.errors import ConfigError
 from mxtls.lab.world import Lab
 from mxtls.net.dns import RunResolver, parse_nameserver
+from tests.bounds import SLACK_S, bound
 
 
 @pytest.mark.parametrize(
@@ -60,10 +61,10 @@ async def test_dead_resolver_is_named_at_once() -> None:
     # Given a resolver address where nothing listens (the kernel answers
     # "port unreachable"), a lookup says so without waiting for its timeout,
     port = _closed_udp_port()
-    resolver = RunResolver((("127.0.0.1", port),), timeout=5.0)
+    resolver = RunResolver((("127.0.0.1", port),), timeout=30.0)
     started = time.perf_counter()
     answer = await resolver.query("example.com", "MX")
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < SLACK_S  # no timeout waited out
     # and the message names the resolver that is dead.
     assert answer.status == "ERROR" and answer.error is not None
     assert f"127.0.0.1:{port}" in answer.error and "nothing listens" in answer.error
@@ -88,4 +89,4 @@ async def test_unreachable_resolver_times_out_within_bound() -> None:
     started = time.perf_counter()
     answer = await resolver.query("example.com", "MX")
     assert answer.failed
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < bound(1.0)

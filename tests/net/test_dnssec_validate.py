@@ -14,6 +14,7 @@ import pytest
 from mxtls.config import CheckConfig, Timeouts
 from mxtls.lab.dns_server import DnsServer
 from mxtls.net.dnssec import DnssecProbe
+from tests.bounds import bound
 from tests.dnssec_hierarchy import BOGUS_ADDRESS
 
 
@@ -149,7 +150,7 @@ async def test_a_silent_name_is_indeterminate_within_the_timeout(
     started = time.monotonic()
     result = await probe.status("silent.good.lab", "A")
     assert result.status == "indeterminate"
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < bound(0.3)  # the name never answers
 
 
 async def test_results_and_queries_are_cached_per_probe(

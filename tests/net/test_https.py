@@ -25,6 +25,7 @@ from mxtls.net.https import (
 )
 from mxtls.protocol.mta_sts import MTA_STS_POLICY_MAX_BYTES
 from mxtls.trust.store import TrustStore
+from tests.bounds import bound
 
 from .policy_servers import (
     DOMAIN,
@@ -227,7 +228,7 @@ async def test_slow_server_times_out_within_the_bound(
     assert obs.fetch is not None and obs.fetch.error is not None
     assert obs.fetch.error.kind == "timeout"
     assert "0.5s" in obs.fetch.error.detail
-    assert elapsed < 3.0, elapsed
+    assert elapsed < bound(0.5), elapsed  # not the server's 30 s
     assert codes(check_mta_sts(obs, [MX1])) == {"mta_sts.policy_fetch_failed"}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from mxtls.net.guard import ALLOW_ALL
 from mxtls.net.stream import RECV_BUFFER_BYTES, RawStream, classify_error, connect
+from tests.bounds import bound
 
 from .servers import write
 
@@ -71,7 +72,7 @@ async def test_connect_timeout_on_a_full_backlog() -> None:
             pytest.skip("this kernel accepted the SYN despite a full backlog")
         assert result.kind == "timeout"
         assert "0.3s" in result.detail
-        assert elapsed < 1.5
+        assert elapsed < bound(0.3)  # not the kernel's SYN retries (a minute and more)
     finally:
         for c in fillers:
             c.close()

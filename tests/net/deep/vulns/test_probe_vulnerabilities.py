@@ -15,6 +15,7 @@ from mxtls.models.findings import endpoint_target
 from mxtls.models.vulns import VulnObservation
 from mxtls.net.deep.vulns import probe_vulnerabilities
 from mxtls.testing import PostfixInstance
+from tests.bounds import bound
 
 from .conftest import POSTFIX_HOST
 from .doubles import MX, TlsDouble, config, heartbleed
@@ -96,7 +97,7 @@ async def test_silent_server_is_bounded() -> None:
     # A server that accepts and never speaks: every probe ends within its timeouts
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(30):
                 await reader.read()  # until the client leaves
         writer.close()
 
@@ -105,7 +106,7 @@ async def test_silent_server_is_bounded() -> None:
         port = server.sockets[0].getsockname()[1]
         started = time.monotonic()
         obs = await probe_vulnerabilities(MX, "127.0.0.1", 465, config(port, 465))
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < bound(1.0)  # one handshake timeout, not the 30 s
     assert obs.heartbleed.vulnerable is None
     assert obs.robot.vulnerable is None
     assert obs.ccs_injection.not_tested_reason and "ServerHelloDone" in (
