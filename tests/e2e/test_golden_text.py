@@ -96,3 +96,23 @@ def test_nothing_is_cut(reports: dict[str, Report], domain: str, width: int) -> 
                 assert ep.handshake.cipher in flat
     for finding in report.findings:
         assert finding.code in flat
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_grade_ends_the_report_one_rule_a_line(reports: dict[str, Report], width: int) -> None:
+    # Given a report whose grade was capped by a rule with many reasons
+    report = reports["allbusy.lab"]
+    assert report.grade is not None and report.grade.capped_by
+    many = [f.code for f in report.findings] * 4
+    first = report.grade.capped_by[0].model_copy(update={"because": many})
+    grade = report.grade.model_copy(update={"capped_by": [first, *report.grade.capped_by[1:]]})
+    text = render(report.model_copy(update={"grade": grade}), width)
+    lines = text.splitlines()
+    # Then the grade follows the counts, each rule starts its own line,
+    start = lines.index(f"Grade {grade.letter} ({grade.method})")
+    assert lines[start - 1].endswith(" info")
+    rules = [line for line in lines[start + 1 :] if not line.startswith("    ")]
+    assert [r.split()[0] for r in rules] == [c.rule for c in grade.capped_by]
+    # and the reasons wrap under themselves, within the width, no code split.
+    assert all(len(line) <= width for line in lines[start:])
+    assert " ".join(" ".join(lines[start:]).split()).count(", ".join(many)) == 1

@@ -208,23 +208,12 @@ def render_text_document(
 
     from rich.console import Console
 
+    from mxtls.render.text import render_text
+
     buf = io.StringIO()
     console = Console(file=buf, width=width, no_color=True, highlight=False, emoji=False)
-    print_text(report, console, transcript=transcript, verbose=verbose)
-    return buf.getvalue()
-
-
-def print_text(
-    report: Report, console: Any, *, transcript: bool = False, verbose: bool = False
-) -> None:
-    """The terminal report, then its grade line."""
-    from rich.text import Text
-
-    from mxtls.render.text import render_text
-    from mxtls.render.view import grade_line
-
     render_text(report, console, transcript=transcript, verbose=verbose)
-    console.print(Text(grade_line(report), style="bold"))
+    return buf.getvalue()
 
 
 def emit_report(
@@ -244,8 +233,10 @@ def emit_report(
     if fmt == "text" and path is None:
         from rich.console import Console
 
+        from mxtls.render.text import render_text
+
         console = Console(no_color=no_color, highlight=False)
-        print_text(report, console, transcript=transcript, verbose=verbose)
+        render_text(report, console, transcript=transcript, verbose=verbose)
         return
     if fmt == "text":
         text = render_text_document(report, transcript=transcript, verbose=verbose)

@@ -51,7 +51,9 @@ def render_markdown(report: Report) -> str:
     out.extend(_findings(view))
     if view.policies:
         out += ["## Policies", ""]
-        out += [f"- **{md(p.name)}**: {md(p.value)}" for p in view.policies]
+        for p in view.policies:
+            out.append(f"- **{md(p.name)}**: {md(p.value)}")
+            out += [f"  - {md(r)}" for r in p.records]
         out.append("")
     for host in view.hosts:
         out.extend(_host(host))

@@ -1,4 +1,4 @@
-"""Terminal rendering: verdict, policies, hosts, findings with what to do.
+"""Terminal rendering: verdict, policies, hosts, findings with what to do, the grade.
 
 Readable at 80 columns (a pipe, a CI log, an e-mail) as in a wide
 terminal: every line is laid out by :mod:`mxtls.render.layout`, which wraps
@@ -16,15 +16,14 @@ report.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.text import Text
 
-from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.report import Report, SubmissionReport
+from mxtls.render import view
 from mxtls.render.hints import hint_for, host_of
 from mxtls.render.hosts import expiry_styles, render_host, transcript
 from mxtls.render.layout import hanging, wrap
@@ -104,6 +103,7 @@ def report_lines(report: Report, console: Console, options: TextOptions) -> list
     out.append(Text(""))
     out += legend_lines(console, report, width, options)
     out.append(result_line(report))
+    out += grade_lines(console, report, width)
     return out
 
 
@@ -164,55 +164,15 @@ def verdict_lines(console: Console, report: Report, width: int) -> list[Text]:
 
 
 def policy_lines(console: Console, report: Report, width: int) -> list[Text]:
-    """What the domain publishes against downgrades: MTA-STS, TLS-RPT, DNSSEC, TLSA."""
-    rows: list[tuple[str, Text]] = []
-    sts = report.mta_sts
-    if sts is not None:
-        if sts.mode is not None:
-            text = (
-                f"{sts.mode}, id {sts.record_id}, max_age {sts.max_age}; "
-                f"mx {', '.join(sts.mx_patterns) or 'none'}"
-            )
-        elif sts.record is not None:
-            text = f"record {sts.record!r}, policy not usable"
-        else:
-            text = f"none (_mta-sts.{report.domain}: {sts.txt.status})"
-        rows.append(("MTA-STS", Text(text)))
-    rpt = report.tls_rpt
-    if rpt is not None:
-        text = f"rua {', '.join(rpt.rua)}" if rpt.rua else "none or invalid"
-        rows.append(("TLS-RPT", Text(text)))
-    if report.dnssec:
-        rows.append(("DNSSEC", Text(dnssec_text(report.dnssec))))
+    """What the domain publishes against downgrades (:func:`mxtls.render.view.policy_lines`)."""
     out: list[Text] = []
-    for label, body in rows:
-        out += hanging(console, label, body, width, indent=2, column=POLICY_COLUMN)
-    if report.dane is not None:
-        for lk in report.dane.lookups:
-            if not lk.records:
-                continue
-            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "unknown")
-            body = Text(f"{lk.qname} (DNSSEC {status})")
-            out += hanging(console, "TLSA", body, width, indent=2, column=POLICY_COLUMN)
-            for record in lk.records:
-                out += wrap(console, Text(record, style="dim"), width, indent=4)
+    for line in view.policy_lines(report):
+        out += hanging(console, line.name, line.value, width, indent=2, column=POLICY_COLUMN)
+        for record in line.records:
+            out += wrap(console, Text(record, style="dim"), width, indent=4)
     if not out:
         return []
     return [Text(""), Text("Policies against downgrade", style="bold"), *out]
-
-
-def dnssec_text(results: Sequence[DnssecResult]) -> str:
-    """``secure: example.com MX, mx.example.com A (validated by mxtls …)``: statuses by kind."""
-    by_status: dict[str, list[str]] = defaultdict(list)
-    for r in results:
-        by_status[r.status].append(f"{r.qname} {r.rdtype}")
-    how = (
-        "validated by mxtls from its trust anchor"
-        if results[0].mode == "validate"
-        else "as the resolver's AD bit says"
-    )
-    text = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
-    return f"{text} ({how})"
 
 
 def submission_lines(
@@ -260,7 +220,7 @@ def _srv_section(
         body = Text(f"{what}, {tls}, priority {t.priority} weight {t.weight}")
         out += hanging(console, f"_{t.service}._tcp", body, width, indent=2, column=21)
     if section.dnssec:  # RFC 7673 §3: TLSA of an SRV target counts only when both are secure
-        text = dnssec_text(section.dnssec)
+        text = view.dnssec_text(section.dnssec)
         if any(r.rdtype == "SRV" and r.status != "secure" for r in section.dnssec):
             text += "; DANE applies only to hosts that secure answers name"
         body = Text(text, style="dim")
@@ -384,6 +344,28 @@ def result_line(report: Report) -> Text:
         f"{_plural(s.errors, 'error')}, {_plural(s.warnings, 'warning')}, {s.infos} info",
         style=style,
     )
+
+
+def grade_lines(console: Console, report: Report, width: int) -> list[Text]:
+    """``Grade C (mxtls-grade/1)``, then each rule that capped or raised it, and why.
+
+    One rule a line, what made it apply wrapped under itself (finding codes,
+    never split), so the grade reads the same at 80 columns as in a wide
+    terminal.
+    """
+    grade = view.grade_view(report)
+    if grade.letter is None:
+        return wrap(console, Text(grade.note, style="bold"), width)
+    title = Text(f"Grade {grade.letter}", style="bold")
+    title.append(f" ({grade.method})")
+    rules = [(f"{c.rule} → {c.grade}", c.because) for c in grade.caps]
+    rules += [(f"{r.rule} → {r.grade}", r.because) for r in grade.raised]
+    if not rules:
+        title.append(f": {grade.note}")
+    out = wrap(console, title, width)
+    for rule, because in rules:
+        out += hanging(console, Text(rule), Text(because, style="dim"), width, indent=2)
+    return out
 
 
 def _plural(n: int, word: str) -> str:

@@ -10,11 +10,14 @@ verdict shown comes from the report (findings, verdict, grade).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from mxtls._version import __version__
 from mxtls.models.auth import AuthAttempt
+from mxtls.models.dnssec import DnssecResult
 from mxtls.models.findings import Finding, Severity
 from mxtls.models.grade import Grade, GradeReason
 from mxtls.models.observations import CertificateInfo, EndpointObservation
@@ -88,10 +91,11 @@ class SenderView:
 
 @dataclass(frozen=True, slots=True)
 class PolicyLine:
-    """One published policy or DNS fact (MTA-STS, TLS-RPT, DNSSEC, TLSA)."""
+    """One published policy or DNS fact (MTA-STS, TLS-RPT, DNSSEC, TLSA), with its records."""
 
     name: str
     value: str
+    records: tuple[str, ...] = ()  # the TLSA records of a TLSA line
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +221,7 @@ def build_view(report: Report) -> ReportView:
         grade=grade_view(report),
         null_mx=report.null_mx,
         senders=[_sender(sv) for sv in report.verdict.senders],
-        policies=_policies(report),
+        policies=policy_lines(report),
         hosts=[
             *(_host(h, report) for h in report.hosts),
             *(_host(h, report, "submission") for h in _srv_hosts(report.submission)),
@@ -266,16 +270,6 @@ def grade_view(report: Report) -> GradeView:
     return GradeView(grade.letter, grade.method, caps, raised, note)
 
 
-def grade_line(report: Report) -> str:
-    """One line: ``Grade C (mxtls-grade/1): capped at C by any_error (cert.expired)``."""
-    g = grade_view(report)
-    if g.letter is None:
-        return g.note
-    parts = [f"{c.rule} → {c.grade} ({c.because})" for c in g.caps]
-    parts += [f"{r.rule} → {r.grade}" for r in g.raised]
-    return f"Grade {g.letter} ({g.method}): " + ("; ".join(parts) or g.note)
-
-
 def _reason(r: GradeReason) -> ReasonView:
     return ReasonView(r.rule, r.grade, r.summary, ", ".join(r.because))
 
@@ -305,32 +299,51 @@ def _sender(sv: SenderVerdict) -> SenderView:
     )
 
 
-def _policies(report: Report) -> list[PolicyLine]:
+def policy_lines(report: Report) -> list[PolicyLine]:
+    """What the domain publishes against downgrades: MTA-STS, TLS-RPT, DNSSEC, TLSA.
+
+    The one wording of these facts, for the terminal and the documents alike.
+    """
     lines: list[PolicyLine] = []
     sts = report.mta_sts
     if sts is not None:
         if sts.mode is not None:
             value = (
-                f"mode {sts.mode}, id {sts.record_id}, max_age {sts.max_age}, "
-                f"mx {', '.join(sts.mx_patterns) or '—'}"
+                f"{sts.mode}, id {sts.record_id}, max_age {sts.max_age}; "
+                f"mx {', '.join(sts.mx_patterns) or 'none'}"
             )
         elif sts.record is not None:
-            value = f"record {sts.record!r}; policy not usable"
+            value = f"record {sts.record!r}, policy not usable"
         else:
-            value = f"none ({sts.txt.status})"
+            value = f"none (_mta-sts.{report.domain}: {sts.txt.status})"
         lines.append(PolicyLine("MTA-STS", value))
     rpt = report.tls_rpt
     if rpt is not None:
         value = f"rua {', '.join(rpt.rua)}" if rpt.rua else "none or invalid"
         lines.append(PolicyLine("TLS-RPT", value))
-    for r in report.dnssec:
-        lines.append(PolicyLine(f"DNSSEC {r.qname}/{r.rdtype}", f"{r.status} ({r.mode})"))
+    if report.dnssec:
+        lines.append(PolicyLine("DNSSEC", dnssec_text(report.dnssec)))
     if report.dane is not None:
         for lk in report.dane.lookups:
-            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "?")
-            for record in lk.records:
-                lines.append(PolicyLine(f"TLSA {lk.qname}", f"{record} ({status})"))
+            if not lk.records:
+                continue
+            status = lk.dnssec.status if lk.dnssec else ("secure" if lk.answer.ad else "unknown")
+            lines.append(PolicyLine("TLSA", f"{lk.qname} (DNSSEC {status})", tuple(lk.records)))
     return lines
+
+
+def dnssec_text(results: Sequence[DnssecResult]) -> str:
+    """``secure: example.com MX, mx.example.com A (validated by mxtls …)``: statuses by kind."""
+    by_status: dict[str, list[str]] = defaultdict(list)
+    for r in results:
+        by_status[r.status].append(f"{r.qname} {r.rdtype}")
+    how = (
+        "validated by mxtls from its trust anchor"
+        if results[0].mode == "validate"
+        else "as the resolver's AD bit says"
+    )
+    text = "; ".join(f"{status}: {', '.join(names)}" for status, names in by_status.items())
+    return f"{text} ({how})"
 
 
 def _srv_hosts(section: SubmissionReport | None) -> list[HostReport]:
