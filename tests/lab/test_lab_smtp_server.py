@@ -20,6 +20,7 @@ from mxtls.lab.smtp_server import (
     SmtpServer,
     reply,
 )
+from tests.bounds import SLACK_S, bound
 
 HOST = "mx.unit.lab"
 Open = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
@@ -117,8 +118,8 @@ async def test_lifetime_bounds_a_silent_connection(tmp_path: Path, ca: LabCA) ->
     try:
         reader, writer = await start(server, ca, SmtpMode.TARPIT)
         started = time.perf_counter()
-        assert await asyncio.wait_for(reader.read(), 3) == b""
-        assert 0.2 < time.perf_counter() - started < 2.0
+        assert await asyncio.wait_for(reader.read(), 30) == b""
+        assert 0.2 < time.perf_counter() - started < bound(0.3)  # a tarpit holds on forever
         writer.close()
     finally:
         await server.close()
@@ -135,9 +136,10 @@ async def test_close_does_not_wait_for_clients(tmp_path: Path, ca: LabCA) -> Non
     await asyncio.sleep(0.1)
     # When the server closes
     started = time.perf_counter()
-    await asyncio.wait_for(server.close(), 3)
-    # Then it returns at once and every client sees the connection end (EOF or reset)
-    assert time.perf_counter() - started < 1.0
+    await asyncio.wait_for(server.close(), 30)
+    # Then it returns at once, not after the clients' 60 s lifetime,
+    assert time.perf_counter() - started < SLACK_S
+    # and every client sees the connection end (EOF or reset)
     for reader, writer in clients:
         with contextlib.suppress(ConnectionResetError):
             await asyncio.wait_for(reader.read(), 2)  # a TimeoutError here fails the test
