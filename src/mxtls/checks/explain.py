@@ -903,9 +903,10 @@ _ENTRIES = (
     ),
     _e(
         "dane.unusable_record",
-        "Use DANE-EE (3 1 1) or DANE-TA (2 1 1) records; usages 0 and 1 are unusable for SMTP.",
-        "A TLSA record is unusable for SMTP (PKIX usages, unknown parameters, bad length).",
-        "Senders ignore the record; if none is usable, DANE does not apply.",
+        "Use DANE-EE (3 1 1) or DANE-TA (2 1 1) records; usages 0 and 1 are unusable on port 25.",
+        "A TLSA record is unusable (PKIX usages on port 25, unknown parameters, bad length).",
+        "Senders ignore the record; if none is usable, DANE does not apply. On submission, "
+        "IMAP and POP3 ports usages 0 and 1 count, but only with WebPKI validation as well.",
         (_TLSA_FIX, _TLSA_FIX, _TLSA_FIX, _HOSTED_DNS),
         "RFC 7672 §3.1",
     ),
