@@ -22,7 +22,6 @@ from mxtls.checks.cert import (
     check_stapled_ocsp,
 )
 from mxtls.checks.dane import check_dane, tlsa_status
-from mxtls.checks.deep_tls import check_deep
 from mxtls.checks.delivery import DaneHost, check_delivery, compose_verdict
 from mxtls.checks.dns import check_dns, check_lookups
 from mxtls.checks.dnssec import check_dnssec
@@ -35,7 +34,6 @@ from mxtls.checks.starttls import check_starttls, check_starttls_consistency
 from mxtls.checks.submission import check_submission
 from mxtls.checks.tls import check_tls
 from mxtls.checks.tls_rpt import check_tls_rpt
-from mxtls.checks.vulns import check_vulns
 from mxtls.models.dane import DaneObservation
 from mxtls.models.deep import DeepScan, key_type_variants
 from mxtls.models.dnssec import DnssecResult, DnssecStatus
@@ -223,6 +221,14 @@ def judge_deep(
     one of the main handshake (messages name the key type).
     """
     findings: list[Finding] = []
+    if not obs.deep:
+        return findings
+    # The deep checks and their cipher-suite registry load with the deep scan
+    # (mxtls.engine.deep imports them before the loop); a plain check never
+    # needs them, nor the memory they take.
+    from mxtls.checks.deep_tls import check_deep
+    from mxtls.checks.vulns import check_vulns
+
     by_endpoint = {(ep.host, ep.ip, ep.port): ep for ep in obs.endpoints}
     for scan in obs.deep:
         target = endpoint_target(scan.host, scan.ip, scan.port)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import mxtls.checks.deep_tls  # noqa: F401 - judged after the scan (mxtls.checks.judge):
+import mxtls.checks.vulns  # noqa: F401 - loaded with the scan, not inside its loop
 from mxtls.config import CheckConfig
 from mxtls.engine.progress import ProgressCallback, ProgressEvent
 from mxtls.models.deep import DeepScan
