@@ -121,9 +121,11 @@ def test_every_command_in_the_cli_package_is_reachable() -> None:
 
 
 # Libraries only some checks need: SCRAM (credentials given), dnspython's signature
-# code (--dnssec-validate); and ones no check needs: httpx and its transport (the
-# monitor's webhooks use them; the policy fetch is mxtls.net.http1 on h11); nor the
-# monitor's modules (its event models), which the report's renderers do not need.
+# code (--dnssec-validate), the deep scan's checks and its cipher-suite registry
+# (--deep: mxtls.engine.deep loads them); and ones no check needs: httpx and its
+# transport (the monitor's webhooks use them; the policy fetch is mxtls.net.http1 on
+# h11); nor the monitor's modules (its event models), which the report's renderers
+# do not need.
 _ENGINE_PROBE = """
 import json, sys
 from mxtls.config import CheckConfig
@@ -143,6 +145,9 @@ NOT_FOR_A_PLAIN_CHECK = (
     "pygments",
     "mxtls.monitor",
     "mxtls.monitor.diff",
+    "mxtls.checks.deep_tls",
+    "mxtls.checks.vulns",
+    "mxtls.protocol.tls_registry",
 )
 
 
