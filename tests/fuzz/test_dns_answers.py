@@ -44,6 +44,7 @@ TIMEOUT_S = 0.05  # each lookup; a damaged answer the resolver ignores costs thi
 # Wall time: a lookup that never ends is the defect; a loaded 2-core machine
 # once stretched an ordinary one past 2 s in the long profile.
 SLACK_S = 5.0
+PORT_TRIES = 20
 QTYPES = ["MX", "TXT", "A", "AAAA", "TLSA", "CAA"]
 
 Respond = Callable[[dns.message.Message], bytes]
@@ -92,14 +93,22 @@ class ScriptedDns:
                 writer.close()
 
         async def start() -> tuple[asyncio.BaseTransport, asyncio.Server]:
-            transport, _ = await self._loop.create_datagram_endpoint(
-                Udp, local_addr=("127.0.0.1", 0)
-            )
-            port = transport.get_extra_info("sockname")[1]
-            tcp_server = await asyncio.start_server(tcp, "127.0.0.1", port)
-            self.address = ("127.0.0.1", port)
-            self._ready.set()
-            return transport, tcp_server
+            # UDP and TCP on one port: the free UDP port the kernel picks may
+            # be taken for TCP by another test's socket, so try a few ports.
+            for _ in range(PORT_TRIES):
+                transport, _ = await self._loop.create_datagram_endpoint(
+                    Udp, local_addr=("127.0.0.1", 0)
+                )
+                port = transport.get_extra_info("sockname")[1]
+                try:
+                    tcp_server = await asyncio.start_server(tcp, "127.0.0.1", port)
+                except OSError:
+                    transport.close()
+                    continue
+                self.address = ("127.0.0.1", port)
+                self._ready.set()
+                return transport, tcp_server
+            raise OSError(f"no port free for both UDP and TCP in {PORT_TRIES} tries")
 
         async def close(transport: asyncio.BaseTransport, tcp_server: asyncio.Server) -> None:
             transport.close()
