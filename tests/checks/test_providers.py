@@ -22,6 +22,7 @@ from mxtls.checks.providers import (
         ("smtp.google.com", "google"),
         ("example-com.mail.protection.outlook.com", "microsoft"),
         ("example-com.r-v1.mx.microsoft", "microsoft"),
+        ("mx.microsoft", "microsoft"),  # the suffix itself
         ("in1-smtp.messagingengine.com", "fastmail"),
         ("mx.zoho.eu", "zoho"),
         ("mailsec.protonmail.ch", "proton"),
