@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,9 @@ from mxtls.cli.demo import lab_flags
 from mxtls.lab.scenarios import SCENARIOS
 from mxtls.lab.world import Lab
 from tests.conftest import LAB_STEP_TIMEOUT_S, RunningLab
+from tests.e2e.cli_run import mxtls as run_mxtls
 
+SCAN_RUN_TIMEOUT_S = 300
 SCENARIO_DOMAINS = (
     "good.lab",
     "secure.lab",
@@ -52,18 +53,9 @@ def bulk_flags(bulk_lab: Lab) -> list[str]:
     return lab_flags(bulk_lab).split() + ["--timeout", str(LAB_STEP_TIMEOUT_S)]
 
 
-def mxtls(
-    *args: str, stdin: str | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run the real command line."""
-    return subprocess.run(
-        [sys.executable, "-m", "mxtls", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def mxtls(*args: str, timeout: float = SCAN_RUN_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    """Run the real command line (a scan may take minutes on a loaded machine)."""
+    return run_mxtls(*args, timeout=timeout)
 
 
 def write_list(path: Path, names: list[str]) -> Path:
